@@ -1,0 +1,51 @@
+# The two commands a new user runs: `make demo` and `make test`. Each creates .venv when missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The CPU build of torch lies on these machines; the constraint keeps resolvers off CUDA builds.
+PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints/cpu.txt
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast lint format bench fixtures clean
+
+$(STAMP): pyproject.toml constraints/cpu.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP_INSTALL) --upgrade pip
+	$(PIP_INSTALL) "torch==2.13.0"
+	$(PIP_INSTALL) -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m albertlite.demo
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff format --check src tests scripts benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests scripts benchmarks
+	$(BIN)/ruff check --fix src tests scripts benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_models.py
+
+# Reference fixtures from transformers 4.57, which cannot share a venv with 5.x.
+HF457 := .venv-hf457
+$(HF457)/.installed: scripts/requirements-hf457.txt
+	test -x $(HF457)/bin/python || $(PYTHON) -m venv $(HF457)
+	$(HF457)/bin/pip install --quiet -c constraints/cpu.txt "torch==2.13.0"
+	$(HF457)/bin/pip install --quiet -c constraints/cpu.txt -r scripts/requirements-hf457.txt
+	touch $@
+
+fixtures: $(HF457)/.installed
+	$(HF457)/bin/python scripts/make_hf457_fixtures.py
+
+clean:
+	rm -rf $(VENV) $(HF457) build dist src/*.egg-info

@@ -1,0 +1,5 @@
+import sys
+
+from albertlite.cli import main
+
+sys.exit(main())

@@ -1,0 +1,8 @@
+"""Sub-commands of the ``albertlite`` command line; each module defines ``register(subparsers)``.
+
+A command's handler receives the parsed arguments and returns an exit code. Handlers stay thin:
+each calls a public function of the library.
+"""
+
+# Modules listed here are the CLI's sub-commands, in the order ``--help`` shows them.
+COMMAND_MODULES = ("albertlite.commands.info",)

@@ -1,0 +1,90 @@
+"""Checks on model inputs, shared by the three frameworks so that they raise the same errors.
+
+Each framework computes shapes and value ranges of its (concrete) tensors and hands them here
+before any embedding lookup, where an out-of-range id would otherwise fail deep inside (PyTorch),
+be clamped silently (TensorFlow on CPU) or turn into NaN (JAX).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from albertlite.config import AlbertConfig
+
+Shape = tuple[int, ...]
+Range = tuple[int, int]  # (min, max) of an integer tensor
+
+
+@dataclass(frozen=True)
+class InputSummary:
+    """Shapes and value ranges of one call's inputs; ``None`` where the input was not given."""
+
+    input_ids_shape: Shape | None = None
+    input_ids_range: Range | None = None
+    inputs_embeds_shape: Shape | None = None
+    attention_mask_shape: Shape | None = None
+    token_type_ids_shape: Shape | None = None
+    token_type_ids_range: Range | None = None
+    position_ids_shape: Shape | None = None
+    position_ids_range: Range | None = None
+
+
+def validate_inputs(config: AlbertConfig, inputs: InputSummary) -> Shape:
+    """Raise ValueError for inputs the model cannot run; return the (batch, seq_len) shape."""
+    has_ids = inputs.input_ids_shape is not None
+    has_embeds = inputs.inputs_embeds_shape is not None
+    if has_ids == has_embeds:
+        raise ValueError(
+            f"Pass exactly one of input_ids and inputs_embeds ({'both were' if has_ids else 'neither was'} given)."
+        )
+    if has_ids:
+        shape = tuple(inputs.input_ids_shape)
+        if len(shape) != 2:
+            raise ValueError(f"input_ids must have shape (batch, sequence_length), got {shape}.")
+        _check_range("input_ids", inputs.input_ids_range, config.vocab_size, "vocab_size")
+    else:
+        embeds = tuple(inputs.inputs_embeds_shape)
+        if len(embeds) != 3 or embeds[-1] != config.embedding_size:
+            raise ValueError(
+                f"inputs_embeds must have shape (batch, sequence_length, embedding_size={config.embedding_size}), "
+                f"got {embeds}."
+            )
+        shape = embeds[:2]
+    for name in ("attention_mask", "token_type_ids", "position_ids"):
+        other = getattr(inputs, f"{name}_shape")
+        if (
+            other is not None
+            and tuple(other) != shape
+            and not (name == "position_ids" and _broadcastable(other, shape))
+        ):
+            raise ValueError(f"{name} has shape {tuple(other)} but the input has shape {shape}; they must match.")
+    _check_range("token_type_ids", inputs.token_type_ids_range, config.type_vocab_size, "type_vocab_size")
+    if inputs.position_ids_shape is not None:
+        _check_range(
+            "position_ids", inputs.position_ids_range, config.max_position_embeddings, "max_position_embeddings"
+        )
+    elif shape[1] > config.max_position_embeddings:
+        raise ValueError(
+            f"The sequence has {shape[1]} tokens but the model accepts at most max_position_embeddings="
+            f"{config.max_position_embeddings}; truncate the input (tokenizer truncation=True, max_length=...)."
+        )
+    return shape
+
+
+def _broadcastable(other: Shape, shape: Shape) -> bool:
+    # position_ids of shape (1, seq_len) apply to every row, as in Hugging Face.
+    return len(other) == 2 and other[0] == 1 and other[1] == shape[1]
+
+
+def _check_range(name: str, value_range: Range | None, limit: int, limit_name: str) -> None:
+    if value_range is None:
+        return
+    low, high = (int(v) for v in value_range)
+    if low < 0 or high >= limit:
+        bad = low if low < 0 else high
+        raise ValueError(
+            f"{name} holds {bad}, outside [0, {limit_name}={limit}). "
+            f"Check that the tokenizer matches the model (its vocabulary and special tokens)."
+            if name == "input_ids"
+            else f"{name} holds {bad}, outside [0, {limit_name}={limit})."
+        )
