@@ -270,6 +270,12 @@ class AlbertConfig:
         if model_type != cls.model_type:
             raise ValueError(f"This config describes a {model_type!r} model, not an ALBERT model.")
         merged = {**config_dict, **overrides}
+        if "num_labels" in overrides and "id2label" not in overrides:
+            # A new label count (e.g. a fresh classifier on a pretrained body) replaces the stored label names.
+            stored = config_dict.get("id2label")
+            if stored is None or len(stored) != overrides["num_labels"]:
+                merged.pop("id2label", None)
+                merged.pop("label2id", None)
         return cls(**merged)
 
     def to_json_string(self) -> str:

@@ -27,6 +27,7 @@ class InputSummary:
     token_type_ids_range: Range | None = None
     position_ids_shape: Shape | None = None
     position_ids_range: Range | None = None
+    head_mask_shape: Shape | None = None
 
 
 def validate_inputs(config: AlbertConfig, inputs: InputSummary) -> Shape:
@@ -68,7 +69,19 @@ def validate_inputs(config: AlbertConfig, inputs: InputSummary) -> Shape:
             f"The sequence has {shape[1]} tokens but the model accepts at most max_position_embeddings="
             f"{config.max_position_embeddings}; truncate the input (tokenizer truncation=True, max_length=...)."
         )
+    if inputs.head_mask_shape is not None:
+        _check_head_mask(config, tuple(inputs.head_mask_shape))
     return shape
+
+
+def _check_head_mask(config: AlbertConfig, shape: Shape) -> None:
+    heads, layers = config.num_attention_heads, config.num_applied_layers
+    if shape == (heads,) or shape == (layers, heads):
+        return
+    raise ValueError(
+        f"head_mask has shape {shape}; expected ({heads},) to mask heads in every layer, or ({layers}, {heads}) "
+        f"with one row per applied layer (num_hidden_layers x inner_group_num = {layers})."
+    )
 
 
 def _broadcastable(other: Shape, shape: Shape) -> bool:

@@ -75,10 +75,7 @@ def _hub_file(repo_id: str, filename: str, *, required: bool, **kwargs) -> Path 
         ) from error
     except (RepositoryNotFoundError, RevisionNotFoundError) as error:
         raise CheckpointNotFoundError(f"No Hub repository {repo_id!r} (or revision) was found: {error}") from error
-    except EntryNotFoundError:
-        if required:
-            raise CheckpointNotFoundError(f"The Hub repository {repo_id!r} has no file {filename}.") from None
-        return None
+    # LocalEntryNotFoundError subclasses EntryNotFoundError: it must be caught first.
     except LocalEntryNotFoundError as error:
         # Offline (or local_files_only) and not cached. For optional files, "not cached" is an answer.
         if not required and _cached_snapshot_exists(repo_id, kwargs):
@@ -87,6 +84,10 @@ def _hub_file(repo_id: str, filename: str, *, required: bool, **kwargs) -> Path 
             f"{filename} of {repo_id!r} is not in the local cache and the Hub cannot be reached "
             f"(offline mode or no network). Download it once with network access, or pass a local directory."
         ) from error
+    except EntryNotFoundError:
+        if required:
+            raise CheckpointNotFoundError(f"The Hub repository {repo_id!r} has no file {filename}.") from None
+        return None
 
 
 def _cached_snapshot_exists(repo_id: str, kwargs: dict) -> bool:

@@ -69,10 +69,12 @@ def match_keys(
             new_key = key[len(BASE_PREFIX) :]
         renamed[new_key] = value
 
-    expected = set(model_keys)
+    # The tied decoder is derived from the word embeddings and predictions.bias: pytorch_model.bin files
+    # carry it, safetensors files from transformers do not, and no model loads it as its own weight.
     for key in TIED_DECODER_KEYS:
-        if key in renamed and key not in expected:
-            renamed.pop(key)  # derived from the tied weights; files from pytorch_model.bin carry it
+        renamed.pop(key, None)
+    model_keys = [k for k in model_keys if k not in TIED_DECODER_KEYS]
+    expected = set(model_keys)
     unexpected += sorted(k for k in renamed if k not in expected)
     for key in unexpected:
         renamed.pop(key, None)
