@@ -55,6 +55,7 @@ _LAZY.update(
         "AlbertTokenizer": "tokenization",
         "AlbertTokenizerFast": "tokenization_fast",
         "train_tokenizer": "tokenizer_training",
+        "convert_google_checkpoint": "checkpoints.google",
     }
 )
 

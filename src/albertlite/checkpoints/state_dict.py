@@ -103,9 +103,25 @@ def read_weight_files(kind: str, files: list[Path], framework: str = "np") -> di
         elif kind in (PT_WEIGHTS_NAME, PT_WEIGHTS_INDEX_NAME):
             tensors = read_pytorch_bin(path)
             state.update(tensors if framework == "pt" else {k: _torch_to_numpy(v) for k, v in tensors.items()})
+        elif kind == TF_WEIGHTS_NAME:
+            from albertlite.checkpoints.legacy_tf import read_tf_h5
+
+            state.update(_from_numpy(read_tf_h5(path), framework))
+        elif kind == FLAX_WEIGHTS_NAME:
+            from albertlite.checkpoints.legacy_flax import read_flax_msgpack
+
+            state.update(_from_numpy(read_flax_msgpack(path), framework))
         else:
             raise CheckpointError(f"{path.name} is a {kind} file; read it with the legacy loader.")
     return state
+
+
+def _from_numpy(state: dict[str, Any], framework: str) -> dict[str, Any]:
+    if framework != "pt":
+        return state
+    import torch
+
+    return {key: torch.from_numpy(value) for key, value in state.items()}
 
 
 def _torch_to_numpy(tensor: Any) -> Any:

@@ -5,4 +5,8 @@ each calls a public function of the library.
 """
 
 # Modules listed here are the CLI's sub-commands, in the order ``--help`` shows them.
-COMMAND_MODULES = ("albertlite.commands.info",)
+COMMAND_MODULES = (
+    "albertlite.commands.info",
+    "albertlite.commands.convert",
+    "albertlite.commands.tokenizer",
+)
