@@ -56,6 +56,7 @@ _LAZY.update(
         "AlbertTokenizerFast": "tokenization_fast",
         "train_tokenizer": "tokenizer_training",
         "convert_google_checkpoint": "checkpoints.google",
+        "create_pretraining_instances": "data.pretraining",
     }
 )
 

@@ -8,5 +8,6 @@ each calls a public function of the library.
 COMMAND_MODULES = (
     "albertlite.commands.info",
     "albertlite.commands.convert",
+    "albertlite.commands.pretrain_data",
     "albertlite.commands.tokenizer",
 )

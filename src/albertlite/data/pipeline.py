@@ -1,0 +1,155 @@
+"""Text files -> pretraining shards, in bounded memory, on several processes, reproducibly.
+
+The main process streams documents from the files, groups them into chunks (at most ``chunk_size`` documents
+and ``chunk_chars`` characters) and hands each chunk to a worker; workers tokenize and build instances
+(:class:`InstanceBuilder`) and send back compact columns; the main process writes them in chunk order. At most
+``2 × workers`` chunks are in flight, so memory does not grow with the corpus (it grows with ``chunk_chars ×
+dupe_factor``: lower ``chunk_chars`` for large dupe factors), and since every document's draws come from its own
+seed the bytes written do not depend on the number of workers.
+
+Workers are started with "spawn", so a script that calls :func:`write_pretraining_shards` with ``workers > 1``
+needs the usual ``if __name__ == "__main__":`` guard.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import logging
+import multiprocessing
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from albertlite.data.corpus import read_documents
+from albertlite.data.pretraining import InstanceBuilder, InstanceSettings, chunk_documents
+from albertlite.data.shards import InstanceBatch, ShardWriter, token_dtype_for, vocab_hash
+
+logger = logging.getLogger(__name__)
+
+
+def write_pretraining_shards(
+    input_files: Sequence[str | os.PathLike],
+    tokenizer: Any,
+    output_dir: str | os.PathLike,
+    *,
+    text_format: str = "lines",
+    workers: int = 1,
+    instances_per_shard: int = 16384,
+    overwrite: bool = False,
+    **settings: Any,
+) -> dict[str, Any]:
+    """Build pretraining instances from text files and write them as shards (docs/data_format.md).
+
+    Args:
+        input_files: text files, read in order (:func:`~albertlite.data.corpus.read_documents`).
+        tokenizer: a tokenizer directory (loaded with ``albertlite.AlbertTokenizer.from_pretrained`` in every
+            process) or a picklable tokenizer object.
+        output_dir: where the shards and manifest go.
+        text_format: "lines" (one sentence per line, blank line between documents) or "paragraphs".
+        workers: worker processes; 1 builds in this process. The output does not depend on it.
+        instances_per_shard: the most instances per shard.
+        overwrite: replace a dataset already in ``output_dir``.
+        **settings: fields of :class:`~albertlite.data.pretraining.InstanceSettings` (max_seq_length,
+            dupe_factor, masked_lm_prob, max_predictions_per_seq, short_seq_prob, ngram, seed, mask, ...).
+
+    Returns:
+        The manifest written.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    missing = [str(path) for path in input_files if not Path(path).is_file()]
+    if missing:
+        raise FileNotFoundError(f"input file not found: {missing[0]}")
+    instance_settings = InstanceSettings(**settings)
+    builder = InstanceBuilder(load_tokenizer(tokenizer), instance_settings)
+    token_dtype = token_dtype_for(builder.tokenizer.vocab_size)
+    writer = ShardWriter(
+        output_dir,
+        token_dtype=token_dtype,
+        word_start=builder.masker.word_start,
+        metadata=_metadata(builder, input_files, text_format),
+        instances_per_shard=instances_per_shard,
+        overwrite=overwrite,
+    )
+    documents = read_documents(input_files, text_format=text_format)
+    chunks = chunk_documents(documents, instance_settings.chunk_size, instance_settings.chunk_chars)
+    try:
+        batches = (
+            _serial(builder, chunks, token_dtype)
+            if workers == 1
+            else _parallel(tokenizer, instance_settings, chunks, token_dtype, workers)
+        )
+        for number, batch in enumerate(batches, 1):
+            writer.write(batch)
+            logger.info("chunk %d: %d instances", number, len(batch))
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()
+
+
+def load_tokenizer(tokenizer: Any) -> Any:
+    """A tokenizer object from a directory path, or the object itself."""
+    if isinstance(tokenizer, (str, os.PathLike)):
+        import albertlite
+
+        return albertlite.AlbertTokenizer.from_pretrained(str(tokenizer))
+    return tokenizer
+
+
+def _metadata(builder: InstanceBuilder, input_files: Sequence[str | os.PathLike], text_format: str) -> dict[str, Any]:
+    tokenizer = builder.tokenizer
+    return {
+        "tokenizer": {
+            "vocab_size": int(tokenizer.vocab_size),
+            "vocab_sha256": vocab_hash(tokenizer.get_vocab()),
+            "pad_token_id": int(tokenizer.pad_token_id),
+            "cls_token_id": int(tokenizer.cls_token_id),
+            "sep_token_id": int(tokenizer.sep_token_id),
+            "mask_token_id": int(tokenizer.mask_token_id),
+            "all_special_ids": sorted(int(i) for i in tokenizer.all_special_ids),
+        },
+        "settings": dataclasses.asdict(builder.settings),
+        "input": {"files": [Path(path).name for path in input_files], "text_format": text_format},
+    }
+
+
+def _serial(builder: InstanceBuilder, chunks: Iterator[tuple[int, list]], token_dtype: str) -> Iterator[InstanceBatch]:
+    for first_index, documents in chunks:
+        yield InstanceBatch.from_instances(builder.chunk_instances(first_index, documents), token_dtype)
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(tokenizer: Any, settings: InstanceSettings, token_dtype: str) -> None:
+    _WORKER["builder"] = InstanceBuilder(load_tokenizer(tokenizer), settings)
+    _WORKER["token_dtype"] = token_dtype
+
+
+def _build_chunk(first_index: int, documents: list) -> InstanceBatch:
+    builder = _WORKER["builder"]
+    return InstanceBatch.from_instances(builder.chunk_instances(first_index, documents), _WORKER["token_dtype"])
+
+
+def _parallel(
+    tokenizer: Any,
+    settings: InstanceSettings,
+    chunks: Iterator[tuple[int, list]],
+    token_dtype: str,
+    workers: int,
+) -> Iterator[InstanceBatch]:
+    # spawn, not fork: the parent may hold threads (tokenizers, BLAS) that fork would copy mid-lock.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                             initargs=(tokenizer, settings, token_dtype)) as pool:  # fmt: skip
+        pending: collections.deque[Future] = collections.deque()
+        for first_index, documents in chunks:
+            pending.append(pool.submit(_build_chunk, first_index, documents))
+            if len(pending) >= 2 * workers:  # bounded read-ahead keeps memory flat
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
