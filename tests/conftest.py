@@ -12,6 +12,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from albertlite import AlbertConfig
+from albertlite.fast import fast_path, set_fast_path
 
 TINY = dict(
     vocab_size=99,
@@ -52,6 +53,17 @@ def padded_batch(config: AlbertConfig, batch: int = 3, seq_len: int = 9, seed: i
     input_ids = np.where(attention_mask == 1, input_ids, config.pad_token_id)
     token_type_ids = (np.arange(seq_len)[None, :] >= lengths[:, None] // 2).astype(np.int64) * attention_mask
     return {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
+
+
+# Parity tests pin the plain PyTorch path (module-scoped fixtures included); modules that set
+# ``USES_FAST_PATH = True`` run their tests with the padding-free fast path on.
+set_fast_path(False)
+
+
+@pytest.fixture(autouse=True)
+def _plain_path_unless_asked(request: pytest.FixtureRequest):
+    with fast_path(bool(getattr(request.module, "USES_FAST_PATH", False))):
+        yield
 
 
 @pytest.fixture

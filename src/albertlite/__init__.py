@@ -20,6 +20,8 @@ _REQUIREMENTS = {
     "modeling_tf": ("tensorflow", "tf"),
     "modeling_flax": ("flax", "flax"),
     "tokenization_fast": ("tokenizers", "fast"),
+    "fast.optimization": ("torch", "torch"),
+    "fast.export": ("torch", "torch"),
 }
 
 _TORCH_CLASSES = (
@@ -57,6 +59,11 @@ _LAZY.update(
         "train_tokenizer": "tokenizer_training",
         "convert_google_checkpoint": "checkpoints.google",
         "create_pretraining_instances": "data.pretraining",
+        "set_fast_path": "fast",
+        "fast_path": "fast",
+        "fast_path_enabled": "fast",
+        "optimize": "fast.optimization",
+        "export_onnx": "fast.export",
     }
 )
 

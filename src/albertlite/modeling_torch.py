@@ -14,6 +14,9 @@ Differences from transformers 5 (all deliberate, see docs/architecture.md):
   eval outputs are identical);
 - inputs are validated before any lookup, with messages that say what to change;
 - gradient checkpointing is available.
+- in eval mode with gradients off, AlbertModel (so every head) runs the padding-free fast path of albertlite.fast
+  when it gives the same outputs (within 1e-4 at real positions; padded positions of last_hidden_state are zeros);
+  albertlite.set_fast_path(False), `with albertlite.fast_path(False)` or ALBERTLITE_FAST_PATH=0 turn it off.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from albertlite.checkpoints.state_dict import (
     write_safetensors,
 )
 from albertlite.config import AlbertConfig
+from albertlite.fast import fast_path_enabled, packed
 from albertlite.outputs import (
     OUTPUT_CLASSES,
     AlbertForPreTrainingOutput,
@@ -622,6 +626,15 @@ class AlbertModel(AlbertPreTrainedModel):
         return_dict: bool | None = None,
     ) -> BaseModelOutputWithPooling | tuple:
         self._validate(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds)
+        # The padding-free fast path (albertlite/fast/packed.py) when it reproduces this one; off with
+        # albertlite.set_fast_path(False), `with albertlite.fast_path(False)` or ALBERTLITE_FAST_PATH=0.
+        if fast_path_enabled() and packed.can_run(
+            self, input_ids, attention_mask, head_mask, inputs_embeds, bool(output_attentions)
+        ):
+            output = packed.packed_forward(
+                self, input_ids, attention_mask, token_type_ids, position_ids, bool(output_hidden_states)
+            )
+            return output if return_dict is not False else output.to_tuple()
         embeddings = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds)  # (B, S, E)
         mask = _additive_mask(attention_mask, embeddings.dtype)
         head_mask = _expand_head_mask(head_mask, self.config)
@@ -657,6 +670,8 @@ def _shape(tensor: torch.Tensor | None) -> tuple[int, ...] | None:
 
 def _value_range(tensor: torch.Tensor | None) -> tuple[int, int] | None:
     if tensor is None or tensor.numel() == 0:
+        return None
+    if torch.compiler.is_compiling():  # graph capture (torch.export, ONNX) cannot read values; eager calls do
         return None
     if tensor.is_floating_point():
         raise ValueError(f"Expected an integer tensor of ids, got dtype {tensor.dtype}.")

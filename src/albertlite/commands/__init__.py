@@ -10,4 +10,5 @@ COMMAND_MODULES = (
     "albertlite.commands.convert",
     "albertlite.commands.pretrain_data",
     "albertlite.commands.tokenizer",
+    "albertlite.commands.export",
 )

@@ -1,0 +1,57 @@
+"""``albertlite export onnx MODEL_DIR OUTPUT.onnx``: an ONNX file for onnxruntime and other ONNX runtimes."""
+
+from __future__ import annotations
+
+import argparse
+
+# --task -> PyTorch class; the default is the class named in config.json's "architectures", else AlbertModel.
+TASKS = {
+    "base": "AlbertModel",
+    "pretraining": "AlbertForPreTraining",
+    "masked-lm": "AlbertForMaskedLM",
+    "sequence-classification": "AlbertForSequenceClassification",
+    "token-classification": "AlbertForTokenClassification",
+    "question-answering": "AlbertForQuestionAnswering",
+    "multiple-choice": "AlbertForMultipleChoice",
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("export", help="Export a model for other runtimes (ONNX).")
+    formats = parser.add_subparsers(dest="export_format", metavar="FORMAT")
+    onnx = formats.add_parser(
+        "onnx",
+        help="One .onnx file with dynamic batch and sequence axes; the shared layer is stored once.",
+        description="Export a model directory (or Hub id) to ONNX and check it with onnxruntime.",
+    )
+    onnx.add_argument("model", help="Model directory or Hub id (config.json + weights).")
+    onnx.add_argument("output", help="The .onnx file to write.")
+    onnx.add_argument("--task", choices=sorted(TASKS), help="Head to export (default: from config.json).")
+    onnx.add_argument("--opset", type=int, help="ONNX opset version (default: the exporter's).")
+    onnx.add_argument("--no-check", action="store_true", help="Skip the onnxruntime comparison with PyTorch.")
+    onnx.set_defaults(handler=run_onnx)
+    parser.set_defaults(handler=lambda args: _usage(parser))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def run_onnx(args: argparse.Namespace) -> int:
+    import albertlite
+    from albertlite.fast.export import export_onnx
+
+    config = albertlite.AlbertConfig.from_pretrained(args.model)
+    architectures = config.extra.get("architectures") or []
+    if args.task:
+        class_name = TASKS[args.task]
+    elif architectures and architectures[0] in TASKS.values():
+        class_name = architectures[0]
+    else:
+        class_name = "AlbertModel"
+    model = getattr(albertlite, class_name).from_pretrained(args.model)
+    path = export_onnx(model, args.output, opset=args.opset, check=not args.no_check)
+    checked = "" if args.no_check else ", checked against PyTorch with onnxruntime"
+    print(f"wrote {path} ({class_name}, {path.stat().st_size / 1e6:.1f} MB{checked})")
+    return 0
