@@ -22,6 +22,8 @@ _REQUIREMENTS = {
     "tokenization_fast": ("tokenizers", "fast"),
     "fast.optimization": ("torch", "torch"),
     "fast.export": ("torch", "torch"),
+    "train.pretrain": ("torch", "train"),
+    "optim": ("torch", "torch"),
 }
 
 _TORCH_CLASSES = (
@@ -59,6 +61,9 @@ _LAZY.update(
         "train_tokenizer": "tokenizer_training",
         "convert_google_checkpoint": "checkpoints.google",
         "create_pretraining_instances": "data.pretraining",
+        "pretrain": "train.pretrain",
+        "PretrainConfig": "train.pretrain",
+        "Lamb": "optim",
         "set_fast_path": "fast",
         "fast_path": "fast",
         "fast_path_enabled": "fast",

@@ -9,6 +9,7 @@ COMMAND_MODULES = (
     "albertlite.commands.info",
     "albertlite.commands.convert",
     "albertlite.commands.pretrain_data",
+    "albertlite.commands.pretrain",
     "albertlite.commands.tokenizer",
     "albertlite.commands.export",
 )

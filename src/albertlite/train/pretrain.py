@@ -1,0 +1,549 @@
+"""Pretraining ALBERT (masked LM + sentence order) from shards written by ``albertlite pretrain-data``.
+
+One function, :func:`pretrain`, runs alone or under ``torchrun`` (DistributedDataParallel). The data order is
+global and independent of the number of processes (:mod:`albertlite.train.distributed`), and the losses are
+normalised over the whole job's step (masked tokens and pairs of all ranks and micro-steps), so N processes of
+batch B follow the run of one process of batch N*B. Checkpoints (:mod:`albertlite.train.checkpointing`) hold
+everything that run needs, so a resumed run ends with the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from albertlite.config import AlbertConfig
+from albertlite.data.shards import IGNORE_INDEX, PretrainingShards, collate_pretraining_batch, vocab_hash
+from albertlite.optim import OPTIMIZERS, SCHEDULES, LearningRateSchedule, build_optimizer, clip_grad_norm
+from albertlite.train import checkpointing as ckpt
+from albertlite.train.distributed import (
+    DistributedContext,
+    GlobalOrder,
+    all_reduce_sum,
+    barrier,
+    close_distributed,
+    init_distributed,
+    rank_positions,
+)
+from albertlite.train.metrics import CURVES_FILE, METRICS_FILE, MetricsLogger, plot_curves, read_metrics
+
+logger = logging.getLogger(__name__)
+
+TOKENIZER_FILES = ("spiece.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+CHECKPOINT_DIR = "checkpoints"
+# order of the summed statistics of a batch (see PretrainingObjective)
+_STATS = ("mlm_loss_sum", "mlm_correct", "masked", "sop_loss_sum", "sop_correct", "pairs", "tokens")
+
+
+@dataclass
+class PretrainConfig:
+    """Options of a pretraining run; the keys mirror the flags of ``albertlite pretrain`` (``--batch-size`` ->
+    ``batch_size``), and a JSON file of them is what ``--config`` reads.
+
+    Args:
+        data: directory of training shards (``albertlite pretrain-data``).
+        tokenizer: tokenizer directory the shards were built with; copied into the output.
+        output: run directory: checkpoints, metrics.jsonl, curves.png, TensorBoard events, the final model.
+        model_config: a preset name (``albert-base-v2``), a config.json path or directory, or inline JSON whose
+            optional ``"base"`` key names the preset/file the other keys override. ``vocab_size`` is always set
+            from the tokenizer.
+        steps: optimizer steps.
+        batch_size: samples per process per micro-step; the global batch is
+            ``batch_size * processes * accumulation``.
+        lr: peak learning rate.
+        warmup_steps: linear warm-up steps; None takes 2.5% of ``steps`` (the authors' 3,125 of 125,000).
+        accumulation: micro-steps per optimizer step.
+        optimizer: "lamb" (the authors') or "adamw".
+        schedule: "authors" (decay from step 0, warm-up overriding it) or "linear" (decay after warm-up).
+        weight_decay: decay of the weights other than LayerNorm and biases.
+        max_grad_norm: clip the global gradient norm to this (0 turns clipping off).
+        bf16: compute under bfloat16 autocast (weights and optimizer stay float32).
+        seed: seed of the initial weights, the data order and dropout.
+        save_every: write a checkpoint every this many steps (and at the end).
+        keep_checkpoints: how many checkpoints to keep (0 keeps all).
+        eval_data: shards built from held-out documents; no evaluation when None.
+        eval_every: evaluate every this many steps (and before the first step and at the end).
+        eval_samples: evaluate on the first this many held-out instances (0: all).
+        eval_batch_size: per-process evaluation batch (None: ``batch_size``).
+        dynamic_masking: mask on read, a fresh mask each epoch (None: when the shards were written unmasked).
+        resume: continue from the newest checkpoint in ``output`` (start fresh when there is none).
+        overwrite: start fresh even though ``output`` holds checkpoints (they are deleted).
+        deterministic: ``torch.use_deterministic_algorithms(True)``, for bit-exact runs.
+        threads: torch intra-op threads (None leaves torch's choice).
+        device: "cpu", "cuda" or None (CUDA when available).
+        tensorboard: write TensorBoard events when the package is installed.
+        plot: draw curves.png at the end.
+        progress: show a progress bar (rank 0).
+        shuffle: read each epoch in a fresh global permutation (False: dataset order).
+    """
+
+    data: str
+    tokenizer: str
+    output: str
+    model_config: str = "albert-base-v2"
+    steps: int = 10000
+    batch_size: int = 32
+    lr: float = 1.76e-3
+    warmup_steps: int | None = None
+    accumulation: int = 1
+    optimizer: str = "lamb"
+    schedule: str = "authors"
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    bf16: bool = False
+    seed: int = 12345
+    save_every: int = 1000
+    keep_checkpoints: int = 3
+    eval_data: str | None = None
+    eval_every: int = 1000
+    eval_samples: int = 2048
+    eval_batch_size: int | None = None
+    dynamic_masking: bool | None = None
+    resume: bool = False
+    overwrite: bool = False
+    deterministic: bool = False
+    threads: int | None = None
+    device: str | None = None
+    tensorboard: bool = True
+    plot: bool = True
+    progress: bool = True
+    shuffle: bool = True
+
+    def __post_init__(self) -> None:
+        positive = ("steps", "batch_size", "accumulation", "save_every", "eval_every")
+        for name in positive:
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.resume and self.overwrite:
+            raise ValueError("resume and overwrite exclude each other")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> PretrainConfig:
+        """Build from a mapping whose keys are field names (dashes allowed); unknown keys are an error."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        normalised = {key.replace("-", "_"): value for key, value in values.items()}
+        unknown = sorted(set(normalised) - names)
+        if unknown:
+            raise ValueError(f"unknown pretraining option(s): {', '.join(unknown)}")
+        return cls(**normalised)
+
+    @classmethod
+    def from_json_file(cls, path: str | os.PathLike, **overrides: Any) -> PretrainConfig:
+        """Options from a JSON file (see :func:`read_options`), with ``overrides`` on top."""
+        return cls.from_dict({**read_options(path), **overrides})
+
+    @property
+    def warmup(self) -> int:
+        return round(0.025 * self.steps) if self.warmup_steps is None else int(self.warmup_steps)
+
+
+@dataclass
+class PretrainResult:
+    """What :func:`pretrain` returns.
+
+    Args:
+        output: the output directory (the final model and tokenizer are there).
+        step: steps completed.
+        final_eval: held-out metrics at the end (empty without ``eval_data``).
+        first_eval: held-out metrics before the first step of the run (empty when resumed or without eval).
+        history: every metrics record of the run (train and eval), as in metrics.jsonl (rank 0 only).
+    """
+
+    output: Path
+    step: int
+    final_eval: dict[str, float] = field(default_factory=dict)
+    first_eval: dict[str, float] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+class PretrainingObjective(nn.Module):
+    """The two pretraining losses as sums, normalised by job-wide counts the caller passes in.
+
+    The MLM head runs only on masked positions (as the authors' ``gather_indexes``), which saves the
+    vocabulary-sized projection of every other token.
+
+    Args:
+        model: an ``AlbertForPreTraining``.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: Mapping[str, torch.Tensor], masked_total: float, pairs_total: float) -> tuple:
+        """Returns (loss: this process's share of the job's mean MLM + mean SOP loss, stats: the ``_STATS`` sums)."""
+        model = self.model
+        outputs = model.albert(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+        labels = batch["labels"]
+        selected = labels != IGNORE_INDEX  # (B, L)
+        mlm_logits = model.predictions(outputs.last_hidden_state[selected]).float()  # (M, V)
+        mlm_labels = labels[selected]
+        mlm_losses = F.cross_entropy(mlm_logits, mlm_labels, reduction="none")
+        sop_logits = model.sop_classifier(outputs.pooler_output).float()  # (B, 2)
+        sop_labels = batch["sentence_order_label"]
+        sop_losses = F.cross_entropy(sop_logits, sop_labels, reduction="none")
+        loss = mlm_losses.sum() / max(masked_total, 1.0) + sop_losses.sum() / max(pairs_total, 1.0)
+        with torch.no_grad():
+            stats = torch.stack(
+                [
+                    mlm_losses.sum(),
+                    (mlm_logits.argmax(-1) == mlm_labels).sum().float(),
+                    torch.tensor(float(mlm_labels.numel()), device=loss.device),
+                    sop_losses.sum(),
+                    (sop_logits.argmax(-1) == sop_labels).sum().float(),
+                    torch.tensor(float(sop_labels.numel()), device=loss.device),
+                    batch["attention_mask"].sum().float(),
+                ]
+            ).double()
+        return loss, stats
+
+
+def summarize(stats: torch.Tensor, prefix: str = "") -> dict[str, float]:
+    """Loss and accuracies from summed ``_STATS``."""
+    s = dict(zip(_STATS, stats.tolist()))
+    mlm_loss = s["mlm_loss_sum"] / max(s["masked"], 1.0)
+    sop_loss = s["sop_loss_sum"] / max(s["pairs"], 1.0)
+    values = {
+        "loss": mlm_loss + sop_loss,
+        "mlm_loss": mlm_loss,
+        "mlm_acc": s["mlm_correct"] / max(s["masked"], 1.0),
+        "sop_loss": sop_loss,
+        "sop_acc": s["sop_correct"] / max(s["pairs"], 1.0),
+    }
+    return {f"{prefix}{key}": value for key, value in values.items()}
+
+
+def resolve_model_config(spec: str, *, vocab_size: int, pad_token_id: int = 0) -> AlbertConfig:
+    """The model config a ``--model-config`` value names, with the tokenizer's vocabulary size.
+
+    Args:
+        spec: a preset name, a config.json file or a model directory, or inline JSON (``{"base":
+            "albert-base-v2", "hidden_size": 128, ...}``; ``base`` defaults to albert-base-v2).
+        vocab_size: the tokenizer's vocabulary size.
+        pad_token_id: the tokenizer's padding id.
+
+    Returns:
+        The config.
+    """
+    text = spec.strip()
+    if text.startswith("{"):
+        try:
+            overrides = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"--model-config is not valid JSON: {error}") from error
+        base = overrides.pop("base", "albert-base-v2")
+        config = AlbertConfig.from_pretrained(base, **overrides)
+    else:
+        config = AlbertConfig.from_pretrained(text)
+    config = config.copy(vocab_size=vocab_size, pad_token_id=pad_token_id)
+    config.validate()
+    return config
+
+
+def pretrain(config: PretrainConfig) -> PretrainResult:
+    """Pretrain an ``AlbertForPreTraining`` on shards; under torchrun, as one process of a DDP job.
+
+    Args:
+        config: the run's options.
+
+    Returns:
+        The result (rank 0 has written the final model and tokenizer to ``config.output``).
+
+    Example:
+        >>> pretrain(PretrainConfig(data="shards", tokenizer="tok", output="run", model_config="albert-base-v2",
+        ...                         steps=1000, batch_size=32, lr=1e-3))  # doctest: +SKIP
+    """
+    owns_group = not torch.distributed.is_initialized()
+    context = init_distributed(config.device)
+    previous_deterministic = torch.are_deterministic_algorithms_enabled()
+    try:
+        if config.deterministic:
+            torch.use_deterministic_algorithms(True)
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        return _Trainer(config, context).run()
+    finally:
+        torch.use_deterministic_algorithms(previous_deterministic)
+        if owns_group:
+            close_distributed(context)
+
+
+class _Trainer:
+    def __init__(self, config: PretrainConfig, context: DistributedContext) -> None:
+        self.config, self.context = config, context
+        self.output = Path(config.output)
+        self.checkpoint_dir = self.output / CHECKPOINT_DIR
+        self.data = PretrainingShards(config.data, dynamic_masking=config.dynamic_masking)
+        self.eval_data = PretrainingShards(config.eval_data) if config.eval_data else None
+        self._check_tokenizer()
+        self.model_config = resolve_model_config(
+            config.model_config, vocab_size=self.data.manifest["tokenizer"]["vocab_size"],
+            pad_token_id=self.data.pad_token_id,
+        )  # fmt: skip
+        longest = int(self.data.manifest["settings"]["max_seq_length"])
+        if longest > self.model_config.max_position_embeddings:
+            raise ValueError(
+                f"the data holds sequences of up to {longest} tokens, more than the model's "
+                f"max_position_embeddings={self.model_config.max_position_embeddings}"
+            )
+        self.order = GlobalOrder(len(self.data), config.seed, shuffle=config.shuffle)
+        self.global_batch = config.batch_size * context.world_size * config.accumulation
+        self.schedule = LearningRateSchedule(config.lr, config.steps, config.warmup, kind=config.schedule)
+
+    # ------------------------------------------------------------------ set-up
+    def _check_tokenizer(self) -> None:
+        from albertlite.tokenization import AlbertTokenizer
+
+        tokenizer = AlbertTokenizer.from_pretrained(self.config.tokenizer)
+        expected = self.data.manifest["tokenizer"]["vocab_sha256"]
+        if vocab_hash(tokenizer.get_vocab()) != expected:
+            raise ValueError(
+                f"the tokenizer in {self.config.tokenizer} is not the one {self.config.data} was built with"
+            )
+        if self.eval_data is not None and self.eval_data.manifest["tokenizer"]["vocab_sha256"] != expected:
+            raise ValueError(f"{self.config.eval_data} was built with another tokenizer than {self.config.data}")
+
+    def _build(self) -> None:
+        from albertlite.modeling_torch import AlbertForPreTraining
+
+        torch.manual_seed(self.config.seed)  # the same initial weights on every rank and world size
+        self.model = AlbertForPreTraining(self.model_config).to(self.context.device)
+        self.model.train()
+        self.objective = PretrainingObjective(self.model)
+        self.trained = self.objective
+        if self.context.distributed:
+            device_ids = [self.context.local_rank] if self.context.device.type == "cuda" else None
+            self.trained = nn.parallel.DistributedDataParallel(self.objective, device_ids=device_ids)
+        self.optimizer = build_optimizer(
+            self.model, self.config.optimizer, lr=self.config.lr, weight_decay=self.config.weight_decay
+        )
+        # dropout streams differ per rank; the initial weights above do not
+        torch.manual_seed(self.config.seed + 1 + self.context.rank)
+
+    def _start_step(self) -> int:
+        if self.context.is_main:
+            self._prepare_output()
+        barrier(self.context)
+        path = ckpt.latest_checkpoint(self.checkpoint_dir) if self.config.resume else None
+        if path is None:
+            if self.config.resume:
+                logger.info("no checkpoint in %s: starting from step 0", self.checkpoint_dir)
+            return 0
+        state, rng = ckpt.load_checkpoint(path, self.context.rank)
+        if state["global_batch"] != self.global_batch:
+            raise ValueError(
+                f"{path} was written with a global batch of {state['global_batch']}; this run has "
+                f"{self.global_batch} (batch_size x processes x accumulation must stay the same to resume)"
+            )
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if rng is not None:
+            ckpt.set_rng_state(rng)
+        else:
+            logger.warning("%s has no generator state for rank %d: dropout draws restart", path, self.context.rank)
+        logger.info("resumed from %s (step %d)", path, state["step"])
+        return int(state["step"])
+
+    def _prepare_output(self) -> None:
+        existing = ckpt.list_checkpoints(self.checkpoint_dir)
+        if existing and not (self.config.resume or self.config.overwrite):
+            raise ValueError(f"{self.output} already holds checkpoints; pass resume or overwrite")
+        if self.config.overwrite:
+            shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        ckpt.clean_checkpoint_dir(self.checkpoint_dir)
+
+    # ------------------------------------------------------------------ the loop
+    def run(self) -> PretrainResult:
+        self._build()
+        start = self._start_step()
+        metrics = MetricsLogger(self.output, start, self.config.tensorboard) if self.context.is_main else None
+        result = PretrainResult(output=self.output, step=start)
+        try:
+            if start == 0 and self.eval_data is not None:
+                result.first_eval = self._log_eval(metrics, 0)
+            self._train(start, metrics)
+            result.step = self.config.steps
+            if self.eval_data is not None:
+                # a run resumed after it had finished already has its final evaluation on record
+                log = metrics if start < self.config.steps else None
+                result.final_eval = self._log_eval(log, self.config.steps)
+        finally:
+            if metrics is not None:
+                metrics.close()
+        if self.context.is_main:
+            self._save_final()
+            result.history = read_metrics(self.output / METRICS_FILE)
+        barrier(self.context)
+        return result
+
+    def _train(self, start: int, metrics: MetricsLogger | None) -> None:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(
+            total=self.config.steps, initial=start, disable=not (self.config.progress and self.context.is_main),
+            desc="pretrain", dynamic_ncols=True,
+        )  # fmt: skip
+        try:
+            for step in range(start, self.config.steps):
+                began = time.perf_counter()
+                values = self._train_step(step)
+                values["tokens_per_s"] = values.pop("tokens") / max(time.perf_counter() - began, 1e-9)
+                done = step + 1
+                if metrics is not None:
+                    metrics.log(done, "train", values)
+                bar.update(1)
+                bar.set_postfix(
+                    loss=f"{values['loss']:.3f}", mlm_acc=f"{values['mlm_acc']:.3f}",
+                    sop_acc=f"{values['sop_acc']:.3f}", tok_s=f"{values['tokens_per_s']:.0f}",
+                )  # fmt: skip
+                if self.eval_data is not None and done % self.config.eval_every == 0 and done < self.config.steps:
+                    self._log_eval(metrics, done)
+                if done % self.config.save_every == 0 or done == self.config.steps:
+                    self._save_checkpoint(done)
+        finally:
+            bar.close()
+
+    def _train_step(self, step: int) -> dict[str, float]:
+        config, context = self.config, self.context
+        batches = [self._micro_batch(step, micro) for micro in range(config.accumulation)]
+        counts = torch.tensor(
+            [sum(float((b["labels"] != IGNORE_INDEX).sum()) for b in batches), sum(len(b["labels"]) for b in batches)],
+            dtype=torch.float64,
+        )
+        masked_total, pairs_total = all_reduce_sum(counts.to(context.device), context).tolist()
+        stats = torch.zeros(len(_STATS), dtype=torch.float64, device=context.device)
+        for micro, batch in enumerate(batches):
+            last = micro == config.accumulation - 1
+            sync = contextlib.nullcontext() if last or not context.distributed else self.trained.no_sync()
+            with sync, self._autocast():
+                loss, batch_stats = self.trained(batch, masked_total, pairs_total)
+                # DDP averages gradients over ranks; the loss is this rank's share of a job-wide sum
+                (loss * context.world_size).backward()
+            stats += batch_stats
+        lr = self.schedule.apply(self.optimizer, step)
+        grad_norm = clip_grad_norm(self.model.parameters(), config.max_grad_norm)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        stats = all_reduce_sum(stats, context).cpu()
+        return {**summarize(stats), "lr": lr, "grad_norm": grad_norm, "tokens": float(stats[_STATS.index("tokens")])}
+
+    def _micro_batch(self, step: int, micro: int) -> dict[str, torch.Tensor]:
+        positions = rank_positions(
+            step, micro, batch_size=self.config.batch_size, accumulation=self.config.accumulation, context=self.context
+        )
+        return self._collate(self.data, self._samples(positions))
+
+    def _samples(self, positions: Iterator[int]) -> list[dict[str, np.ndarray]]:
+        samples = []
+        for position in positions:
+            epoch, index = self.order[position]
+            self.data.set_epoch(epoch)  # the dynamic mask of this epoch (a no-op for statically masked data)
+            samples.append(self.data[index])
+        return samples
+
+    def _collate(self, dataset: PretrainingShards, samples: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
+        arrays = collate_pretraining_batch(samples, pad_token_id=dataset.pad_token_id)
+        return {key: torch.from_numpy(value).to(self.context.device) for key, value in arrays.items()}
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if not self.config.bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.context.device.type, dtype=torch.bfloat16)
+
+    # ------------------------------------------------------------------ evaluation
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        """Held-out MLM loss/accuracy and SOP loss/accuracy over ``eval_samples`` instances, split over ranks."""
+        assert self.eval_data is not None
+        data, context = self.eval_data, self.context
+        total = len(data) if self.config.eval_samples <= 0 else min(len(data), self.config.eval_samples)
+        data.set_epoch(0)  # the same masks at every evaluation
+        mine = list(range(context.rank, total, context.world_size))
+        size = self.config.eval_batch_size or self.config.batch_size
+        stats = torch.zeros(len(_STATS), dtype=torch.float64, device=context.device)
+        self.model.eval()
+        try:
+            for begin in range(0, len(mine), size):
+                batch = self._collate(data, [data[i] for i in mine[begin : begin + size]])
+                with self._autocast():
+                    stats += self.objective(batch, 1.0, 1.0)[1]
+        finally:
+            self.model.train()
+        values = summarize(all_reduce_sum(stats, context).cpu())
+        values["pairs"] = float(total)
+        return values
+
+    def _log_eval(self, metrics: MetricsLogger | None, step: int) -> dict[str, float]:
+        values = self.evaluate()
+        if metrics is not None:
+            metrics.log(step, "eval", values)
+            logger.info("step %d held-out: %s", step, ", ".join(f"{k}={v:.4f}" for k, v in values.items()))
+        return values
+
+    # ------------------------------------------------------------------ saving
+    def _save_checkpoint(self, step: int) -> None:
+        context = self.context
+        temp = ckpt.temp_dir_for(self.checkpoint_dir, step)
+        if context.is_main:
+            shutil.rmtree(temp, ignore_errors=True)
+            temp.mkdir(parents=True)
+        barrier(context)
+        ckpt.write_rng_state(temp, context.rank)
+        barrier(context)
+        if context.is_main:
+            state = {
+                "step": step,
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "schedule": dataclasses.asdict(self.schedule),
+                "global_batch": self.global_batch,
+                "data_position": step * self.global_batch,
+                "world_size": context.world_size,
+                "config": dataclasses.asdict(self.config),
+                "model_config": self.model_config.to_dict(),
+            }
+            summary = {k: state[k] for k in ("step", "global_batch", "data_position", "world_size", "schedule")}
+            ckpt.finish_checkpoint(temp, state, summary)
+            ckpt.prune_checkpoints(self.checkpoint_dir, self.config.keep_checkpoints)
+        barrier(context)
+
+    def _save_final(self) -> None:
+        self.model.save_pretrained(self.output)
+        for name in TOKENIZER_FILES:
+            source = Path(self.config.tokenizer) / name
+            if source.is_file():
+                shutil.copyfile(source, self.output / name)
+        if self.config.plot:
+            plot_curves(self.output / METRICS_FILE, self.output / CURVES_FILE)
+
+
+def read_options(path: str | os.PathLike) -> dict[str, Any]:
+    """The options in a JSON file for :meth:`PretrainConfig.from_dict` (keys with dashes or underscores)."""
+    try:
+        values = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from error
+    if not isinstance(values, dict):
+        raise ValueError(f"{path} must hold a JSON object of pretraining options")
+    return {key.replace("-", "_"): value for key, value in values.items()}
