@@ -5,8 +5,14 @@ process (``/work/venv457/bin/python`` for the ``hf-*`` ones). Usage:
 
     python benchmarks/framework_worker.py IMPL MODEL_DIR BATCH.npz RUNS
 
-IMPL is one of albertlite-tf, albertlite-flax, hf-tf, hf-flax. Prints one JSON line: the median seconds of RUNS calls
-after two warm-up calls (tracing/compilation excluded), and the last hidden state's checksum at real positions.
+IMPL is one of albertlite-tf, albertlite-flax, albertlite-tf-plain, albertlite-flax-plain, hf-tf, hf-flax. Prints one
+JSON line: the median seconds of RUNS calls after two warm-up calls (tracing/compilation excluded), and the last hidden
+state's checksum at real positions.
+
+``albertlite-tf`` and ``albertlite-flax`` are the plain model call, which packs the batch (the fast path; packing reads
+the mask's values, so the call is not wrapped in the caller's tf.function / jax.jit: the model compiles its packed
+encoder itself). The ``-plain`` variants and Hugging Face's classes run the padded batch inside tf.function / jax.jit,
+which is how those are used fastest.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ def _tf_runner(impl: str, model_dir: str):
         from albertlite import TFAlbertModel
 
         model = TFAlbertModel.from_pretrained(model_dir)
+        if impl == "albertlite-tf":
+            return lambda batch: model(**batch, training=False).last_hidden_state.numpy()
 
     @tf.function(reduce_retracing=True)
     def run(input_ids, attention_mask, token_type_ids):
@@ -53,6 +61,8 @@ def _flax_runner(impl: str, model_dir: str):
         from albertlite import FlaxAlbertModel
 
         model = FlaxAlbertModel.from_pretrained(model_dir)
+        if impl == "albertlite-flax":
+            return lambda batch: np.asarray(model(**batch).last_hidden_state)
 
     @jax.jit
     def run(input_ids, attention_mask, token_type_ids):
@@ -64,7 +74,8 @@ def _flax_runner(impl: str, model_dir: str):
 def main() -> None:
     impl, model_dir, batch_file, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     batch = {k: v.astype(np.int32 if "flax" in impl else np.int64) for k, v in np.load(batch_file).items()}
-    runner = _tf_runner(impl, model_dir) if impl.endswith("-tf") else _flax_runner(impl, model_dir)
+    framework = impl.removesuffix("-plain").rsplit("-", 1)[1]
+    runner = _tf_runner(impl, model_dir) if framework == "tf" else _flax_runner(impl, model_dir)
     for _ in range(2):
         out = runner(batch)
     times = []

@@ -40,6 +40,8 @@ from albertlite.checkpoints.hub import HUB_KWARGS
 from albertlite.checkpoints.names import LoadReport, check_shapes, match_keys
 from albertlite.checkpoints.state_dict import locate_weights, read_weight_files, write_safetensors
 from albertlite.config import AlbertConfig
+from albertlite.fast import fast_path_enabled
+from albertlite.fast.packing_plan import plan_packing
 from albertlite.outputs import (
     OUTPUT_CLASSES,
     AlbertForPreTrainingOutput,
@@ -384,7 +386,10 @@ class FlaxAlbertModule(nn.Module):
         deterministic: bool = True,
         output_attentions: bool = False,
         output_hidden_states: bool = False,
+        packing: dict[str, Array] | None = None,
     ) -> BaseModelOutputWithPooling:
+        if packing is not None:
+            return self._packed(packing, input_ids.shape, output_hidden_states)
         embeddings = self.embeddings(input_ids, token_type_ids, position_ids, deterministic)  # (B, S, E)
         # Additive mask with float32's minimum, as transformers' PyTorch model.
         mask_bias = (1.0 - attention_mask.astype(jnp.float32))[:, None, None, :] * jnp.finfo(jnp.float32).min
@@ -394,6 +399,34 @@ class FlaxAlbertModule(nn.Module):
         pooled = jnp.tanh(self.pooler(last[:, 0])) if self.add_pooling_layer else None
         return BaseModelOutputWithPooling(
             last_hidden_state=last, pooler_output=pooled, hidden_states=hidden_states, attentions=attentions
+        )
+
+    def _packed(
+        self, packing: dict[str, Array], shape: tuple[int, int], output_hidden_states: bool
+    ) -> BaseModelOutputWithPooling:
+        """Inference on packed (R, P) rows (albertlite.fast.packing_plan), unpacked to (B, S, H), zeros at padding."""
+        embeddings = self.embeddings(
+            packing["input_ids"], packing["token_type_ids"], packing["position_ids"], True
+        )  # (R, P, E)
+        segments = packing["segments"]
+        same = segments[:, None, :, None] == segments[:, None, None, :]  # (R, 1, P, P): within each sequence
+        mask_bias = jnp.where(same, 0.0, jnp.finfo(jnp.float32).min)
+        last, hidden_states, _ = self.encoder(embeddings, mask_bias, None, True, False, output_hidden_states)
+        width = self.config.hidden_size
+
+        def flat(states: Array) -> Array:
+            return states.reshape(-1, width)  # (R * P, H)
+
+        def unpack(states: Array) -> Array:
+            padded = jnp.concatenate([flat(states), jnp.zeros((1, width), states.dtype)])  # slot R * P is zero
+            return padded[packing["index"]].reshape(*shape, width)
+
+        pooled = jnp.tanh(self.pooler(flat(last)[packing["first"]])) if self.add_pooling_layer else None
+        return BaseModelOutputWithPooling(
+            last_hidden_state=unpack(last),
+            pooler_output=pooled,
+            hidden_states=None if hidden_states is None else tuple(unpack(h) for h in hidden_states),
+            attentions=None,
         )
 
     def word_embedding_table(self) -> Array:
@@ -502,6 +535,7 @@ class FlaxAlbertForPreTrainingModule(_HeadModule):
         deterministic=True,
         output_attentions=False,
         output_hidden_states=False,
+        packing=None,
         labels=None,
         sentence_order_label=None,
     ) -> FlaxAlbertForPreTrainingOutput:
@@ -514,6 +548,7 @@ class FlaxAlbertForPreTrainingModule(_HeadModule):
             deterministic,
             output_attentions,
             output_hidden_states,
+            packing=packing,
         )
         logits = self.predictions(outputs.last_hidden_state, self.albert.word_embedding_table())
         sop_logits = self.sop_classifier(outputs.pooler_output, deterministic)
@@ -548,6 +583,7 @@ class FlaxAlbertForMaskedLMModule(_HeadModule):
         deterministic=True,
         output_attentions=False,
         output_hidden_states=False,
+        packing=None,
         labels=None,
     ) -> MaskedLMOutput:
         outputs = self.albert(
@@ -559,6 +595,7 @@ class FlaxAlbertForMaskedLMModule(_HeadModule):
             deterministic,
             output_attentions,
             output_hidden_states,
+            packing=packing,
         )
         logits = self.predictions(outputs.last_hidden_state, self.albert.word_embedding_table())
         loss = None if labels is None else cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
@@ -583,6 +620,7 @@ class FlaxAlbertForSequenceClassificationModule(_HeadModule):
         deterministic=True,
         output_attentions=False,
         output_hidden_states=False,
+        packing=None,
         labels=None,
     ) -> SequenceClassifierOutput:
         outputs = self.albert(
@@ -594,6 +632,7 @@ class FlaxAlbertForSequenceClassificationModule(_HeadModule):
             deterministic,
             output_attentions,
             output_hidden_states,
+            packing=packing,
         )
         logits = self.classifier(self.dropout(outputs.pooler_output, deterministic=deterministic))
         loss = None if labels is None else _sequence_classification_loss(logits, labels, self.config)
@@ -618,11 +657,14 @@ class FlaxAlbertForMultipleChoiceModule(_HeadModule):
         deterministic=True,
         output_attentions=False,
         output_hidden_states=False,
+        packing=None,
         labels=None,
     ) -> MultipleChoiceModelOutput:
         num_choices = input_ids.shape[1]
         flat = [x.reshape(-1, x.shape[-1]) for x in (input_ids, attention_mask, token_type_ids, position_ids)]
-        outputs = self.albert(*flat, head_mask, deterministic, output_attentions, output_hidden_states)  # (B*C, ...)
+        outputs = self.albert(
+            *flat, head_mask, deterministic, output_attentions, output_hidden_states, packing=packing
+        )  # (B*C, ...)
         logits = self.classifier(self.dropout(outputs.pooler_output, deterministic=deterministic))
         logits = logits.reshape(-1, num_choices)  # (B, C)
         loss = None if labels is None else cross_entropy(logits, labels.reshape(-1))
@@ -649,6 +691,7 @@ class FlaxAlbertForTokenClassificationModule(_HeadModule):
         deterministic=True,
         output_attentions=False,
         output_hidden_states=False,
+        packing=None,
         labels=None,
     ) -> TokenClassifierOutput:
         outputs = self.albert(
@@ -660,6 +703,7 @@ class FlaxAlbertForTokenClassificationModule(_HeadModule):
             deterministic,
             output_attentions,
             output_hidden_states,
+            packing=packing,
         )
         logits = self.classifier(self.dropout(outputs.last_hidden_state, deterministic=deterministic))
         loss = None
@@ -687,6 +731,7 @@ class FlaxAlbertForQuestionAnsweringModule(_HeadModule):
         deterministic=True,
         output_attentions=False,
         output_hidden_states=False,
+        packing=None,
         start_positions=None,
         end_positions=None,
     ) -> QuestionAnsweringModelOutput:
@@ -699,6 +744,7 @@ class FlaxAlbertForQuestionAnsweringModule(_HeadModule):
             deterministic,
             output_attentions,
             output_hidden_states,
+            packing=packing,
         )
         logits = self.qa_outputs(outputs.last_hidden_state)  # (B, S, 2)
         start_logits, end_logits = logits[..., 0], logits[..., 1]
@@ -751,6 +797,11 @@ def _flat_shape(value: Array | None, rank: int) -> tuple[int, ...] | None:
     return tuple(value.shape) if rank == 2 or value.ndim < 2 else (math.prod(value.shape[:-1]), value.shape[-1])
 
 
+def _has_pooler(module: nn.Module) -> bool:
+    """Whether the base model inside ``module`` has a pooler (it reads position 0 of every row)."""
+    return module.add_pooling_layer if isinstance(module, FlaxAlbertModule) else type(module).pooling
+
+
 @functools.lru_cache(maxsize=32)
 def _jitted_apply(module_class: type[nn.Module], config_json: str, dtype_name: str) -> Callable[..., Any]:
     """One jitted ``module.apply`` per (head, config, dtype), shared by every wrapper built with them.
@@ -767,13 +818,14 @@ def _jitted_apply(module_class: type[nn.Module], config_json: str, dtype_name: s
         head_mask: Array | None,
         rngs: dict[str, Array],
         labels: dict[str, Array],
+        packing: dict[str, Array] | None,
         *,
         deterministic: bool,
         output_attentions: bool,
         output_hidden_states: bool,
     ) -> Any:
         flags = (deterministic, output_attentions, output_hidden_states)
-        return module.apply({"params": params}, *inputs, head_mask, *flags, rngs=rngs, **labels)
+        return module.apply({"params": params}, *inputs, head_mask, *flags, rngs=rngs, packing=packing, **labels)
 
     return jax.jit(apply, static_argnames=("deterministic", "output_attentions", "output_hidden_states"))
 
@@ -921,11 +973,32 @@ class FlaxAlbertPreTrainedModel:
             None if head_mask is None else self._expand_head_mask(_as_array(head_mask)),
             rngs,
             labels,
+            None if train or output_attentions or head_mask is not None or labels else self._packing(inputs),
             deterministic=not train,
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
         )
         return outputs if return_dict else outputs.to_tuple()
+
+    def _packing(self, inputs: tuple[Array, Array, Array, Array]) -> dict[str, Array] | None:
+        """The fast path's packed inputs for an inference call, or None when the plain path must run.
+
+        Packing needs the attention mask's values: inputs traced by the caller's own ``jax.jit`` run the plain path.
+        """
+        if not fast_path_enabled() or any(_is_traced(x) for x in inputs):
+            return None
+        ids, mask, types, positions = (np.asarray(x).reshape(-1, x.shape[-1]) for x in inputs)
+        relative = self.config.position_embedding_type != "absolute"
+        plan = plan_packing(
+            mask,
+            ids,
+            types,
+            positions,
+            max_row_len=self.config.max_position_embeddings if relative else max(512, mask.shape[1]),
+            first_real=_has_pooler(self.module),
+            contiguous=relative,
+        )
+        return None if plan is None else {name: jnp.asarray(value) for name, value in vars(plan).items()}
 
     def _check_labels(self, labels: dict[str, Array], input_shape: tuple[int, ...]) -> None:
         """Raise the PyTorch heads' ValueError for out-of-range labels; heads with class labels override it."""

@@ -8,7 +8,8 @@ turns it off, in three spellings:
 - ``with albertlite.fast_path(False): ...`` for a block;
 - the environment variable ``ALBERTLITE_FAST_PATH=0`` (read at import; the two above override it).
 
-This module imports no framework; the torch parts load on first use.
+The TensorFlow and Flax models pack several sequences per row under the same switch (:mod:`.packing_plan`;
+docs/fast_inference.md). This module imports no framework; the torch parts load on first use.
 """
 
 from __future__ import annotations

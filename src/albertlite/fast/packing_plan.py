@@ -1,11 +1,11 @@
 """Framework-neutral packing plan for the TensorFlow and Flax fast paths (numpy only).
 
 The real tokens of a (B, S) batch are packed, sequence by sequence, into R rows of P slots (first-fit decreasing by
-length), with P taken from a few fixed row lengths and R rounded up to a power of two, so that a compiled (R, P)
-computation is reused by many batches. Every slot carries its sequence's id (``segments``), so attention can be kept
-within each sequence by a block-diagonal mask, and its own token type and absolute position (positions restart per
-sequence). ``index`` maps every (b, s) of the caller's batch back to its slot, or to one extra slot, R * P, that the
-frameworks fill with zeros: padded positions of the unpacked outputs are zeros.
+length), with P taken from a few fixed row lengths and R rounded up to a power of two or 1.5 times one, so that a
+compiled (R, P) computation is reused by many batches. Every slot carries its sequence's id (``segments``), so
+attention can be kept within each sequence by a block-diagonal mask, and its own token type and absolute position
+(positions restart per sequence). ``index`` maps every (b, s) of the caller's batch back to its slot, or to one
+extra slot, R * P, that the frameworks fill with zeros: padded positions of the unpacked outputs are zeros.
 
 Axis legend: B batch, S padded length, R packed rows, P slots per row.
 """
@@ -46,8 +46,10 @@ class PackPlan:
         return tuple(self.segments.shape)
 
 
-def _next_power_of_two(n: int) -> int:
-    return 1 << max(0, n - 1).bit_length()
+def _row_count(n: int) -> int:
+    """The smallest allowed row count >= n: powers of two and 1.5 times them (1, 2, 3, 4, 6, 8, 12, 16, ...)."""
+    power = 1 << max(0, n - 1).bit_length()
+    return power * 3 // 4 if power >= 4 and power * 3 // 4 >= n else power
 
 
 def _first_fit(lengths: np.ndarray, order: np.ndarray, row_len: int) -> list[list[int]]:
@@ -90,8 +92,8 @@ def plan_packing(
             equal distances between columns (relative position scores).
 
     Returns:
-        The plan, or None when a row has no real token, a requirement above fails, or a sequence is longer
-        than ``max_row_len``.
+        The plan, or None when a row has no real token, a requirement above fails, a sequence is longer than
+        ``max_row_len``, or the packed rows would hold no fewer slots than the padded batch.
     """
     keep = np.asarray(attention_mask) != 0
     batch, seq_len = keep.shape
@@ -113,11 +115,13 @@ def plan_packing(
     order = np.argsort(-lengths, kind="stable")
     # Cost: slots computed (attention's P^2 term is small next to the dense layers at these lengths).
     best = min(
-        ((_next_power_of_two(len(rows)) * p, p, rows) for p in candidates for rows in [_first_fit(lengths, order, p)]),
+        ((_row_count(len(rows)) * p, p, rows) for p in candidates for rows in [_first_fit(lengths, order, p)]),
         key=lambda item: (item[0], item[1]),
     )
-    _, row_len, rows = best
-    num_rows = _next_power_of_two(len(rows))
+    slots, row_len, rows = best
+    if slots >= batch * seq_len:
+        return None  # packing would compute no fewer positions than the padded batch (e.g. little padding)
+    num_rows = _row_count(len(rows))
     return _fill(keep, lengths, rows, num_rows, row_len, input_ids, token_type_ids, position_ids)
 
 
