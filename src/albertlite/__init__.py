@@ -22,6 +22,8 @@ _REQUIREMENTS = {
     "tokenization_fast": ("tokenizers", "fast"),
     "fast.optimization": ("torch", "torch"),
     "fast.export": ("torch", "torch"),
+    "pipelines": ("torch", "torch"),
+    "train.finetune": ("torch", "torch"),
     "train.pretrain": ("torch", "train"),
     "optim": ("torch", "torch"),
 }
@@ -59,16 +61,19 @@ _LAZY.update(
         "AlbertTokenizer": "tokenization",
         "AlbertTokenizerFast": "tokenization_fast",
         "train_tokenizer": "tokenizer_training",
-        "convert_google_checkpoint": "checkpoints.google",
         "create_pretraining_instances": "data.pretraining",
         "pretrain": "train.pretrain",
         "PretrainConfig": "train.pretrain",
         "Lamb": "optim",
+        "convert_google_checkpoint": "checkpoints.google",
         "set_fast_path": "fast",
         "fast_path": "fast",
         "fast_path_enabled": "fast",
         "optimize": "fast.optimization",
         "export_onnx": "fast.export",
+        "pipeline": "pipelines",
+        "finetune": "train.finetune",
+        "FinetuneSettings": "train.finetune",
     }
 )
 

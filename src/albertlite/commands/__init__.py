@@ -11,5 +11,8 @@ COMMAND_MODULES = (
     "albertlite.commands.pretrain_data",
     "albertlite.commands.pretrain",
     "albertlite.commands.tokenizer",
+    "albertlite.commands.finetune",
+    "albertlite.commands.predict",
+    "albertlite.commands.fill_mask",
     "albertlite.commands.export",
 )

@@ -195,7 +195,6 @@ def _normalise(example: dict[str, Any], task: str, name: str, index: int, row: M
         if example.get("choices") is None:
             keys = sorted((k for k in row if k.startswith("ending")), key=lambda k: int(k[6:] or 0))
             example["choices"] = [row[k] for k in keys]
-        example.setdefault("context", "")
         example["context"] = example.get("context") or ""
         example["question"] = example.get("question") or ""
         if not isinstance(example["choices"], list) or len(example["choices"]) < 2:

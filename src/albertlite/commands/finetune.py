@@ -1,0 +1,71 @@
+"""``albertlite finetune``: fine-tune a checkpoint on a task from data files (or by a paper recipe)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from albertlite.data.tasks import TASKS
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "finetune",
+        help="Fine-tune a model on a task from JSONL/CSV/TSV files.",
+        description="Fine-tune ALBERT (PyTorch) and keep the best epoch, with its tokenizer and label names, in "
+        "--output. Columns use the Hugging Face names: text/text_pair/label; tokens/tags; "
+        "id/question/context/answers; context/question/choices/label; text (masked-lm).",
+    )
+    parser.add_argument("--task", choices=TASKS, help="The task (default: the recipe's).")
+    parser.add_argument("--model", required=True, metavar="DIR_OR_HUB_ID", help="The checkpoint to start from.")
+    parser.add_argument("--train", required=True, metavar="FILE", help="Training examples (.jsonl, .json, .csv, .tsv).")
+    parser.add_argument("--validation", metavar="FILE", help="Validation examples, evaluated after every epoch.")
+    parser.add_argument("--output", required=True, metavar="DIR", help="Where the fine-tuned model goes.")
+    parser.add_argument("--recipe", metavar="NAME", help="A paper recipe: cola, sts-b, sst-2, mnli, qnli, qqp, rte, "
+                        "mrpc, wnli, squad1, squad2, race (flags below override it).")  # fmt: skip
+    parser.add_argument("--epochs", type=float, help="Passes over the training data (default 3).")
+    parser.add_argument("--max-steps", type=int, help="Optimizer steps (overrides --epochs).")
+    parser.add_argument("--lr", type=float, help="Peak learning rate (default 3e-5).")
+    parser.add_argument("--batch-size", type=int, help="Examples per optimizer step (default 32).")
+    parser.add_argument("--grad-accum", type=int, help="Micro-batches per optimizer step (default 1).")
+    parser.add_argument("--max-length", type=int, help="Longest sequence in tokens (default 128).")
+    parser.add_argument("--warmup-ratio", type=float, help="Fraction of steps for linear warm-up (default 0.1).")
+    parser.add_argument("--doc-stride", type=int, help="QA: tokens shared by consecutive windows (default 128).")
+    parser.add_argument("--version-2", action="store_true", default=None, help="QA: unanswerable questions (SQuAD 2).")
+    parser.add_argument("--metric", help="Validation metric that picks the best epoch (default: the task's).")
+    parser.add_argument("--patience", type=int, help="Stop after this many epochs without improvement.")
+    parser.add_argument("--bf16", action="store_true", default=None, help="bfloat16 autocast.")
+    parser.add_argument("--seed", type=int, help="Random seed (default 42).")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: CUDA when available).")
+    parser.add_argument("--no-resume", action="store_true", help="Start over even if --output holds a stopped run.")
+    parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from albertlite.recipes import get_recipe
+    from albertlite.train.finetune import FinetuneSettings, finetune
+
+    overrides = {
+        "epochs": args.epochs, "max_steps": args.max_steps, "learning_rate": args.lr, "batch_size": args.batch_size,
+        "gradient_accumulation_steps": args.grad_accum, "max_length": args.max_length,
+        "warmup_ratio": args.warmup_ratio, "doc_stride": args.doc_stride, "version_2": args.version_2,
+        "metric": args.metric, "early_stopping_patience": args.patience, "bf16": args.bf16, "seed": args.seed,
+        "device": args.device, "resume": not args.no_resume, "progress": not args.no_progress,
+    }  # fmt: skip
+    task = args.task
+    if args.recipe:
+        task = task or get_recipe(args.recipe).task
+        settings = FinetuneSettings.from_recipe(args.recipe, **overrides)
+    else:
+        if task is None:
+            raise ValueError("give --task (or --recipe).")
+        settings = FinetuneSettings(**{k: v for k, v in overrides.items() if v is not None})
+    for name in ("train", "validation"):
+        path = getattr(args, name)
+        if path is not None and not Path(path).is_file():
+            raise FileNotFoundError(f"--{name} {path}: no such file.")
+    result = finetune(task, args.model, args.train, args.validation, args.output, settings)
+    best = "n/a" if result.best_metric is None else f"{result.best_metric:.4f}"
+    print(f"fine-tuned {task} for {result.epochs_run} epoch(s); best {result.metric} = {best}; saved to {args.output}")
+    return 0

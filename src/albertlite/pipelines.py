@@ -1,0 +1,427 @@
+"""Inference pipelines: ``albertlite.pipeline(task, model=dir_or_hub_id)``, as Hugging Face's for ALBERT.
+
+Tasks: "fill-mask", "text-classification", "token-classification", "question-answering" and
+"feature-extraction". Every pipeline takes one input or a list, encodes them, runs the model on
+batches of similar length (longest first, dynamic padding) and returns results in input order, the same
+batched as one by one (up to float rounding of padded rows).
+
+Example:
+    >>> qa = pipeline("question-answering", model="my-squad-model")  # doctest: +SKIP
+    >>> qa(question="Where?", context="It is in Paris.")  # doctest: +SKIP
+    {'score': 0.97, 'start': 9, 'end': 14, 'answer': 'Paris'}
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from albertlite.data import tasks
+
+_ALIASES = {
+    "sentiment-analysis": "text-classification",
+    "ner": "token-classification",
+    "qa": "question-answering",
+    "embeddings": "feature-extraction",
+}
+_MODEL_CLASSES = {
+    "fill-mask": "AlbertForMaskedLM",
+    "text-classification": "AlbertForSequenceClassification",
+    "token-classification": "AlbertForTokenClassification",
+    "question-answering": "AlbertForQuestionAnswering",
+    "feature-extraction": "AlbertModel",
+}
+PIPELINE_TASKS = tuple(_MODEL_CLASSES)
+
+
+def pipeline(
+    task: str,
+    model: str | os.PathLike | torch.nn.Module,
+    *,
+    tokenizer: Any = None,
+    device: str | int | torch.device | None = None,
+    batch_size: int = 8,
+    **kwargs: Any,
+) -> Pipeline:
+    """Build an inference pipeline.
+
+    Args:
+        task: "fill-mask", "text-classification" ("sentiment-analysis"), "token-classification" ("ner"),
+            "question-answering" or "feature-extraction".
+        model: a model directory or Hub id (its tokenizer is loaded from the same place), or a model object
+            (then pass ``tokenizer``).
+        tokenizer: a tokenizer object or directory (default: the model's).
+        device: "cpu", "cuda", "cuda:1", a CUDA index, or -1 for CPU (default: CPU).
+        batch_size: inputs per forward pass.
+        **kwargs: the pipeline's defaults (``top_k``, ``aggregation_strategy``, ``max_length``, ``pooling`` ...).
+
+    Returns:
+        A callable pipeline.
+    """
+    name = _ALIASES.get(task, task)
+    if name not in _MODEL_CLASSES:
+        raise ValueError(f"Unknown pipeline task {task!r}; choose one of {', '.join(PIPELINE_TASKS)}.")
+    from albertlite.train.finetune import load_tokenizer
+
+    if isinstance(model, torch.nn.Module):
+        if tokenizer is None:
+            raise ValueError("Pass tokenizer= when model is a model object.")
+    else:
+        if tokenizer is None:
+            tokenizer = model
+        import albertlite
+
+        model = getattr(albertlite, _MODEL_CLASSES[name]).from_pretrained(model)
+    if isinstance(tokenizer, (str, os.PathLike)):
+        tokenizer = load_tokenizer(tokenizer)
+    classes = {
+        "fill-mask": FillMaskPipeline,
+        "text-classification": TextClassificationPipeline,
+        "token-classification": TokenClassificationPipeline,
+        "question-answering": QuestionAnsweringPipeline,
+        "feature-extraction": FeatureExtractionPipeline,
+    }
+    return classes[name](model, tokenizer, device=_device(device), batch_size=batch_size, **kwargs)
+
+
+def _device(device: str | int | torch.device | None) -> torch.device:
+    if device is None or device == -1:
+        return torch.device("cpu")
+    if isinstance(device, int):
+        return torch.device("cuda", device)
+    return torch.device(device)
+
+
+class Pipeline(ABC):
+    """Base class: tokenizer + model + batched, length-sorted execution.
+
+    Args:
+        model: a PyTorch ALBERT model.
+        tokenizer: its tokenizer.
+        device: where to run.
+        batch_size: inputs per forward pass.
+        max_length: the longest encoded sequence (default: the model's position table, at most 512).
+        **defaults: per-call parameters used when a call does not give them.
+    """
+
+    task = ""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        tokenizer: Any,
+        *,
+        device: torch.device | None = None,
+        batch_size: int = 8,
+        max_length: int | None = None,
+        **defaults: Any,
+    ) -> None:
+        self.device = device or torch.device("cpu")
+        self.model = model.to(self.device).eval()
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
+        self.max_length = max_length or min(512, model.config.max_position_embeddings)
+        self.defaults = defaults
+
+    def __call__(self, inputs: Any, **params: Any) -> Any:
+        """Run on one input or a list of inputs; returns one result or a list of results."""
+        params = {**self.defaults, **params}
+        batch_size = params.pop("batch_size", self.batch_size)
+        single = not isinstance(inputs, list)
+        items = [inputs] if single else list(inputs)
+        if not items:
+            return []
+        results = self._run(items, batch_size, params)
+        return results[0] if single else results
+
+    @abstractmethod
+    def _run(self, items: list[Any], batch_size: int, params: dict[str, Any]) -> list[Any]:
+        """One result per item, in order."""
+
+    def _encode(self, texts: Sequence[str], **kwargs: Any) -> Any:
+        return self.tokenizer(list(texts), truncation=True, max_length=self.max_length, **kwargs)
+
+    @torch.no_grad()
+    def _forward(self, features: Sequence[Mapping[str, Any]], batch_size: int, take: Callable) -> list[Any]:
+        """Forward features longest first in padded batches; ``take(output, row, length)`` extracts one result."""
+        results: list[Any] = [None] * len(features)
+        for indices in tasks.batch_indices(features, batch_size, group_by_length=True):
+            batch = tasks.collate([features[i] for i in indices], self.tokenizer.pad_token_id)
+            inputs = {k: torch.as_tensor(batch[k], device=self.device) for k in tasks.MODEL_INPUTS}
+            output = self.model(**inputs)
+            for row, index in enumerate(indices):
+                results[index] = take(output, row, tasks.feature_length(features[index]))
+        return results
+
+
+def _rows(encoded: Mapping[str, list], count: int, keys: Sequence[str] = ("input_ids", "token_type_ids")) -> list[dict]:
+    return [{k: encoded[k][i] for k in keys} for i in range(count)]
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class FillMaskPipeline(Pipeline):
+    """Top-k predictions for each ``[MASK]``: ``[{"score", "token", "token_str", "sequence"}, ...]``.
+
+    A text with one mask gives a list of k dicts; with several masks, one such list per mask.
+    """
+
+    task = "fill-mask"
+
+    def _run(self, items, batch_size, params):
+        top_k = int(params.get("top_k", 5))
+        mask_id = self.tokenizer.mask_token_id
+        encoded = self._encode(items)
+        features = _rows(encoded, len(items))
+        for text, feature in zip(items, features):
+            if mask_id not in feature["input_ids"]:
+                raise ValueError(f"No {self.tokenizer.mask_token} in the input {text!r}.")
+        logits = self._forward(features, batch_size, lambda out, row, n: out.logits[row, :n].float().cpu().numpy())
+        return [self._top_k(feature["input_ids"], scores, top_k) for feature, scores in zip(features, logits)]
+
+    def _top_k(self, input_ids: list[int], logits: np.ndarray, top_k: int) -> list:
+        positions = [i for i, token in enumerate(input_ids) if token == self.tokenizer.mask_token_id]
+        per_mask = []
+        for position in positions:
+            probabilities = _softmax(logits[position].astype(np.float64))
+            best = np.argsort(-probabilities, kind="stable")[:top_k]
+            candidates = []
+            for token in best:
+                filled = list(input_ids)
+                filled[position] = int(token)
+                candidates.append(
+                    {
+                        "score": float(probabilities[token]),
+                        "token": int(token),
+                        "token_str": self.tokenizer.decode([int(token)]),
+                        "sequence": self.tokenizer.decode(filled, skip_special_tokens=True),
+                    }
+                )
+            per_mask.append(candidates)
+        return per_mask[0] if len(per_mask) == 1 else per_mask
+
+
+class TextClassificationPipeline(Pipeline):
+    """``{"label", "score"}`` per text (``top_k=None``: every label, best first). Pairs: ``{"text", "text_pair"}``.
+
+    Regression models (one output) give the raw score.
+    """
+
+    task = "text-classification"
+
+    def _run(self, items, batch_size, params):
+        texts = [item["text"] if isinstance(item, Mapping) else item for item in items]
+        pairs = [item.get("text_pair") if isinstance(item, Mapping) else None for item in items]
+        use_pairs = any(p is not None for p in pairs)
+        encoded = self._encode(texts, text_pair=[p or "" for p in pairs] if use_pairs else None)
+        features = _rows(encoded, len(items))
+        logits = self._forward(features, batch_size, lambda out, row, n: out.logits[row].float().cpu().numpy())
+        top_k = params.get("top_k", 1)
+        return [self._labels(row, top_k) for row in logits]
+
+    def _labels(self, logits: np.ndarray, top_k: int | None) -> Any:
+        config = self.model.config
+        if config.num_labels == 1:
+            return {"label": config.id2label[0], "score": float(logits[0])}
+        probabilities = _softmax(logits.astype(np.float64))
+        order = np.argsort(-probabilities, kind="stable")
+        ranked = [{"label": config.id2label[int(i)], "score": float(probabilities[i])} for i in order]
+        if top_k == 1:
+            return ranked[0]
+        return ranked if top_k is None else ranked[:top_k]
+
+
+class TokenClassificationPipeline(Pipeline):
+    """Entities with character spans: ``[{"entity_group", "score", "word", "start", "end"}, ...]``.
+
+    ``aggregation_strategy``: "none" (one dict per piece, key ``entity``), "simple" (adjacent pieces of one type
+    grouped), "first" / "average" / "max" (one label per word from its first piece, the mean or the max of its
+    pieces' probabilities, then grouped). Long texts run in consecutive windows.
+    """
+
+    task = "token-classification"
+
+    def _run(self, items, batch_size, params):
+        strategy = params.get("aggregation_strategy", "simple")
+        if strategy not in ("none", "simple", "first", "average", "max"):
+            raise ValueError(f"aggregation_strategy must be none/simple/first/average/max, got {strategy!r}.")
+        if not getattr(self.tokenizer, "is_fast", False):
+            raise ValueError("token-classification needs character offsets: use AlbertTokenizerFast.")
+        encoded = self.tokenizer(
+            list(items), truncation=True, max_length=self.max_length, return_overflowing_tokens=True,
+            return_offsets_mapping=True, return_special_tokens_mask=True,
+        )  # fmt: skip
+        features = _rows(encoded, len(encoded["input_ids"]))
+        probabilities = self._forward(
+            features, batch_size, lambda out, row, n: _softmax(out.logits[row, :n].double().cpu().numpy())
+        )
+        pieces: list[list[dict]] = [[] for _ in items]
+        for row, sample in enumerate(encoded["overflow_to_sample_mapping"]):
+            words = encoded.word_ids(row)
+            for k, (start, end) in enumerate(encoded["offset_mapping"][row]):
+                if encoded["special_tokens_mask"][row][k]:
+                    continue
+                start = _skip_space(items[sample], start, end)
+                pieces[sample].append(
+                    {"probs": probabilities[row][k], "start": start, "end": end, "word": words[k], "index": k}
+                )
+        return [self._entities(text, piece_list, strategy) for text, piece_list in zip(items, pieces)]
+
+    def _entities(self, text: str, pieces: list[dict], strategy: str) -> list[dict]:
+        id2label = self.model.config.id2label
+        if strategy == "none":
+            out = []
+            for piece in pieces:
+                label = id2label[int(np.argmax(piece["probs"]))]
+                if label != "O":
+                    out.append(
+                        _entity(text, label, float(piece["probs"].max()), piece["start"], piece["end"], piece["index"])
+                    )
+            return out
+        units = pieces if strategy == "simple" else _words(pieces, strategy)
+        tagged = []
+        for unit in units:
+            label_id = int(np.argmax(unit["probs"]))
+            tagged.append((id2label[label_id], float(unit["probs"][label_id]), unit["start"], unit["end"]))
+        return _group(text, tagged)
+
+
+def _skip_space(text: str, start: int, end: int) -> int:
+    # offsets of "▁word" pieces include the space before the word
+    while start < end and text[start].isspace():
+        start += 1
+    return start
+
+
+def _words(pieces: list[dict], strategy: str) -> list[dict]:
+    words: list[dict] = []
+    for piece in pieces:
+        if words and piece["word"] is not None and piece["word"] == words[-1]["word"]:
+            words[-1]["all"].append(piece["probs"])
+            words[-1]["end"] = piece["end"]
+        else:
+            words.append({**piece, "all": [piece["probs"]]})
+    for word in words:
+        stacked = np.stack(word["all"])
+        if strategy == "average":
+            word["probs"] = stacked.mean(axis=0)
+        elif strategy == "max":
+            word["probs"] = stacked[int(np.argmax(stacked.max(axis=1)))]
+    return words
+
+
+def _split_tag(label: str) -> tuple[str, str]:
+    if label[1:2] == "-" and label[0] in "BIES":
+        return label[0], label[2:]
+    return "I", label  # labels without a prefix: consecutive equal labels form one entity
+
+
+def _group(text: str, tagged: list[tuple[str, float, int, int]]) -> list[dict]:
+    """Group consecutive units of one type: B-/S- start a new entity, I-/E- continue one of the same type."""
+    groups: list[dict] = []
+    current = None
+    for label, score, start, end in tagged:
+        if label == "O":
+            current = None
+            continue
+        prefix, type_ = _split_tag(label)
+        if current is not None and current["type"] == type_ and prefix in ("I", "E"):
+            current["scores"].append(score)
+            current["end"] = end
+        else:
+            current = {"type": type_, "scores": [score], "start": start, "end": end}
+            groups.append(current)
+        if prefix in ("E", "S"):
+            current = None
+    return [
+        {"entity_group": g["type"], "score": float(np.mean(g["scores"])), "word": text[g["start"] : g["end"]],
+         "start": g["start"], "end": g["end"]}
+        for g in groups
+    ]  # fmt: skip
+
+
+def _entity(text: str, label: str, score: float, start: int, end: int, index: int) -> dict:
+    return {"entity": label, "score": score, "index": index, "word": text[start:end], "start": start, "end": end}
+
+
+class QuestionAnsweringPipeline(Pipeline):
+    """``{"score", "start", "end", "answer"}`` per question; contexts longer than ``max_length`` run in windows.
+
+    Inputs: ``{"question", "context"}`` dicts, or ``question=`` and ``context=`` keywords. Parameters:
+    ``doc_stride`` (tokens shared by consecutive windows, default 128), ``max_answer_length`` (30),
+    ``max_question_length`` (64), ``handle_impossible_answer`` (False: always a span).
+    """
+
+    task = "question-answering"
+
+    def __call__(self, inputs: Any = None, **params: Any) -> Any:
+        if inputs is None:
+            question, context = params.pop("question", None), params.pop("context", None)
+            if question is None or context is None:
+                raise ValueError("Pass {'question', 'context'} dicts, or question= and context=.")
+            if isinstance(question, list):
+                inputs = [{"question": q, "context": c} for q, c in zip(question, context)]
+            else:
+                inputs = {"question": question, "context": context}
+        return super().__call__(inputs, **params)
+
+    def _run(self, items, batch_size, params):
+        examples = [{"question": item["question"], "context": item["context"]} for item in items]
+        settings = tasks.FeatureSettings(
+            max_length=self.max_length,
+            doc_stride=int(params.get("doc_stride", 128)),
+            max_query_length=int(params.get("max_question_length", 64)),
+        )
+        features = tasks.prepare_features("question-answering", examples, self.tokenizer, settings=settings)
+        logits = self._forward(
+            features,
+            batch_size,
+            lambda out, row, n: (
+                out.start_logits[row, :n].float().cpu().numpy(),
+                out.end_logits[row, :n].float().cpu().numpy(),
+            ),
+        )
+        decode = tasks.DecodeSettings(
+            n_best=int(params.get("n_best", 20)),
+            max_answer_length=int(params.get("max_answer_length", 30)),
+            null_score_threshold=float(params.get("null_score_threshold", 0.0)),
+            allow_no_answer=bool(params.get("handle_impossible_answer", False)),
+        )
+        answers = tasks.decode_answers(examples, features, [x[0] for x in logits], [x[1] for x in logits], decode)
+        return [{"score": a["score"], "start": a["start"], "end": a["end"], "answer": a["answer"]} for a in answers]
+
+
+class FeatureExtractionPipeline(Pipeline):
+    """Token features as Hugging Face returns them (a ``[1][tokens][hidden]`` nested list per text), or with
+    ``pooling="mean"`` / ``"cls"`` one sentence embedding (a ``[hidden]`` list) per text.
+
+    ``return_tensors=True`` gives numpy arrays instead of lists. Mean pooling averages every non-padding
+    token, [CLS] and [SEP] included (sentence-transformers' convention).
+    """
+
+    task = "feature-extraction"
+
+    def _run(self, items, batch_size, params):
+        pooling = params.get("pooling")
+        if pooling not in (None, "mean", "cls"):
+            raise ValueError(f"pooling must be None, 'mean' or 'cls', got {pooling!r}.")
+        features = _rows(self._encode(items), len(items))
+
+        def take(out: Any, row: int, n: int) -> np.ndarray:
+            hidden = out.last_hidden_state[row, :n].float().cpu().numpy()  # (tokens, H)
+            if pooling == "mean":
+                return hidden.mean(axis=0)
+            if pooling == "cls":
+                return hidden[0]
+            return hidden[None]  # (1, tokens, H), as Hugging Face's pipeline
+
+        vectors = self._forward(features, batch_size, take)
+        return vectors if params.get("return_tensors") else [v.tolist() for v in vectors]

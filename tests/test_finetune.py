@@ -1,0 +1,172 @@
+"""Fine-tuning: every task learns a rule-decided dataset to >= 0.8 on its metric; saving, resuming, recipes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from albertlite import AlbertForSequenceClassification
+from albertlite.recipes import RECIPES, get_recipe
+from albertlite.train import finetune as ft
+
+from .fixtures_finetune import (
+    choice_examples,
+    make_model_dir,
+    make_tokenizer_dir,
+    mlm_examples,
+    ner_examples,
+    pair_regression_examples,
+    qa_examples,
+    sentiment_examples,
+    write_jsonl,
+)
+
+
+@pytest.fixture(scope="module")
+def base_model(tmp_path_factory):
+    tokenizer_dir = make_tokenizer_dir(tmp_path_factory.mktemp("tok"))
+    return make_model_dir(tmp_path_factory.mktemp("base"), tokenizer_dir)
+
+
+def _settings(**overrides):
+    values = dict(learning_rate=1e-3, batch_size=16, epochs=4, max_length=48, progress=False, seed=0)
+    values.update(overrides)
+    return ft.FinetuneSettings(**values)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("task", "make", "metric", "threshold", "overrides"),
+    [
+        ("text-classification", sentiment_examples, "accuracy", 0.8, {}),
+        ("text-classification", pair_regression_examples, "pearson", 0.8, {"epochs": 10}),
+        ("token-classification", ner_examples, "f1", 0.8, {"epochs": 6}),
+        ("question-answering", qa_examples, "f1", 80.0, {}),  # SQuAD scores are percentages
+        ("multiple-choice", choice_examples, "accuracy", 0.8, {}),
+        ("masked-lm", mlm_examples, "accuracy", 0.8, {"epochs": 10, "max_length": 12, "learning_rate": 2e-3}),
+    ],
+    ids=["classification", "regression", "tagging", "squad", "choice", "mlm"],
+)
+def test_every_task_learns_its_rule(base_model, tmp_path, task, make, metric, threshold, overrides):
+    count = 240 if task == "masked-lm" else 160  # masked-LM blocks are one short text each
+    result = ft.finetune(task, base_model, make(count, 0), make(48, 1), tmp_path / "out", _settings(**overrides))
+    assert result.metric == metric
+    assert result.best_metric >= threshold, result.history
+    # the best epoch's model is what the directory holds, and it reloads with from_pretrained
+    reloaded = ft.model_class(task).from_pretrained(tmp_path / "out")
+    assert json.loads((tmp_path / "out" / "task.json").read_text())["task"] == task
+    assert reloaded.config.num_labels >= 1
+    assert not (tmp_path / "out" / ft.RESUME_DIR).exists()
+
+
+def test_saved_directory_reloads_with_labels_and_predicts(base_model, tmp_path):
+    train = write_jsonl(tmp_path / "train.jsonl", sentiment_examples(64, 0))
+    dev = write_jsonl(tmp_path / "dev.jsonl", sentiment_examples(32, 1))
+    result = ft.finetune("text-classification", base_model, train, dev, tmp_path / "out", _settings(epochs=3))
+    model = AlbertForSequenceClassification.from_pretrained(tmp_path / "out")
+    assert model.config.id2label == {0: "neg", 1: "pos"}
+    saved = json.loads((tmp_path / "out" / ft.RESULTS_FILE).read_text())
+    assert saved["best"] == pytest.approx(result.best_metric) and len(saved["history"]) == 3
+    assert {"accuracy", "f1", "matthews_correlation", "train_loss"} <= set(saved["history"][0])
+    rows = ft.predict("text-classification", tmp_path / "out", dev)
+    accuracy = np.mean([r["label"] == e["label"] for r, e in zip(rows, sentiment_examples(32, 1))])
+    assert accuracy == pytest.approx(result.best_metric)  # the saved model is the best epoch's
+
+
+def test_resume_continues_from_the_last_finished_epoch(base_model, tmp_path):
+    train, dev = sentiment_examples(48, 0), sentiment_examples(16, 1)
+    full = ft.finetune("classification", base_model, train, dev, tmp_path / "full", _settings(epochs=2))
+
+    class Interrupt(Exception):
+        pass
+
+    original = ft._Run._save_resume_point
+    calls = {"n": 0}
+
+    def stop_after_first(self, *args):
+        original(self, *args)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise Interrupt
+
+    ft._Run._save_resume_point = stop_after_first
+    try:
+        with pytest.raises(Interrupt):
+            ft.finetune("classification", base_model, train, dev, tmp_path / "resumed", _settings(epochs=2))
+    finally:
+        ft._Run._save_resume_point = original
+    assert (tmp_path / "resumed" / ft.RESUME_DIR / "state.pt").is_file()
+    resumed = ft.finetune("classification", base_model, train, dev, tmp_path / "resumed", _settings(epochs=2))
+    assert [h["epoch"] for h in resumed.history] == [1, 2]
+    assert resumed.history[-1]["train_loss"] == pytest.approx(full.history[-1]["train_loss"], rel=1e-4)
+    a = AlbertForSequenceClassification.from_pretrained(tmp_path / "full").state_dict()
+    b = AlbertForSequenceClassification.from_pretrained(tmp_path / "resumed").state_dict()
+    assert max(float((a[k] - b[k]).abs().max()) for k in a) < 1e-5
+
+
+def test_gradient_accumulation_matches_a_full_batch(base_model, tmp_path):
+    train = sentiment_examples(32, 0)
+    common = dict(epochs=1, batch_size=16, group_by_length=False, warmup_ratio=0.0)
+    one = ft.finetune("classification", base_model, train, None, tmp_path / "one", _settings(**common))
+    two = ft.finetune(
+        "classification", base_model, train, None, tmp_path / "two", _settings(gradient_accumulation_steps=2, **common)
+    )
+    assert one.history[0]["step"] == two.history[0]["step"] == 2
+    a = AlbertForSequenceClassification.from_pretrained(tmp_path / "one").state_dict()
+    b = AlbertForSequenceClassification.from_pretrained(tmp_path / "two").state_dict()
+    # mean of two half-batch means == the full-batch mean (equal halves): the same update up to rounding
+    assert max(float((a[k] - b[k]).abs().max()) for k in a) < 1e-4
+
+
+def test_early_stopping_and_bf16(base_model, tmp_path):
+    settings = _settings(epochs=6, learning_rate=1e-9, early_stopping_patience=1, bf16=True, warmup_ratio=0.0)
+    result = ft.finetune("classification", base_model, sentiment_examples(32, 0), sentiment_examples(16, 1),
+                         tmp_path / "out", settings)  # fmt: skip
+    assert result.epochs_run < 6  # a rate of 1e-9 cannot improve the metric twice in a row
+
+
+def test_linear_schedule():
+    factor = ft._linear_schedule(warmup=4, total=10)
+    rates = [factor(step) for step in range(11)]
+    assert rates[:4] == pytest.approx([0.2, 0.4, 0.6, 0.8])
+    assert rates[4] == pytest.approx(1.0) and rates[10] == 0.0
+    assert np.all(np.diff(rates[4:]) <= 0)
+
+
+def test_weight_decay_skips_biases_and_layer_norms(base_model):
+    model = AlbertForSequenceClassification.from_pretrained(base_model, num_labels=2)
+    decay, no_decay = ft._parameter_groups(model, 0.01)
+    names = {id(p): n for n, p in model.named_parameters()}
+    assert all(not names[id(p)].endswith("bias") and "LayerNorm" not in names[id(p)] for p in decay["params"])
+    assert any("LayerNorm" in names[id(p)] for p in no_decay["params"]) and no_decay["weight_decay"] == 0.0
+
+
+def test_recipes_follow_the_paper():
+    squad2 = get_recipe("SQuAD2")
+    assert (squad2.learning_rate, squad2.batch_size, squad2.max_steps, squad2.warmup_steps) == (3e-5, 48, 8144, 814)
+    assert squad2.extra["doc_stride"] == 128 and squad2.extra["version_2"] is True
+    assert get_recipe("race").task == "multiple-choice" and get_recipe("stsb").extra == {"regression": True}
+    assert len(RECIPES) == 12
+    settings = ft.FinetuneSettings.from_recipe("squad2", batch_size=8, epochs=None)
+    assert (settings.batch_size, settings.learning_rate, settings.version_2, settings.max_length) == (
+        8,
+        3e-5,
+        True,
+        512,
+    )
+    with pytest.raises(ValueError, match="Unknown recipe"):
+        get_recipe("glue")
+
+
+def test_unseen_validation_label_is_an_error(base_model, tmp_path):
+    dev = write_jsonl(tmp_path / "dev.jsonl", [{"text": "a", "label": "maybe"}])
+    with pytest.raises(ValueError, match=r"dev\.jsonl, example 0: label 'maybe' was not seen in training"):
+        ft.finetune("classification", base_model, sentiment_examples(8, 0), dev, tmp_path / "out", _settings())
+
+
+def test_word_tags_take_the_first_piece():
+    logits = torch.tensor([[9, 0], [0, 9], [9, 0], [9, 0], [0, 9]], dtype=torch.float32).numpy()
+    assert ft.word_tags([None, 0, 0, 1, None], logits, ["O", "B-X"], 3) == ["B-X", "O", "O"]
