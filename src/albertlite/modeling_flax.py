@@ -52,7 +52,7 @@ from albertlite.outputs import (
     SequenceClassifierOutput,
     TokenClassifierOutput,
 )
-from albertlite.validation import InputSummary, validate_inputs
+from albertlite.validation import InputSummary, validate_class_labels, validate_inputs
 
 Array = jax.Array
 Params = dict[str, Any]
@@ -783,12 +783,7 @@ def _check_class_labels(labels: Array | None, num_classes: int, name: str = "lab
     """The PyTorch heads' check: class ids in [0, num_classes) or -100 (concrete labels only)."""
     if labels is None or _is_traced(labels):
         return
-    host = np.asarray(labels)
-    valid = (host == -100) | ((host >= 0) & (host < num_classes))
-    if not valid.all():
-        raise ValueError(
-            f"{name} holds {int(host[~valid][0])}; expected values in [0, {num_classes}) or -100 (ignored)."
-        )
+    validate_class_labels(np.asarray(labels), num_classes, name)
 
 
 def _flat_shape(value: Array | None, rank: int) -> tuple[int, ...] | None:

@@ -50,7 +50,7 @@ from albertlite.outputs import (
     SequenceClassifierOutput,
     TokenClassifierOutput,
 )
-from albertlite.validation import InputSummary, validate_inputs
+from albertlite.validation import InputSummary, validate_class_labels, validate_inputs
 
 if keras.backend.backend() != "tensorflow":
     raise ImportError(
@@ -845,11 +845,7 @@ def _check_class_labels(labels: tf.Tensor, num_classes: int, name: str = "labels
     """Same check and message as PyTorch, on concrete labels (TF would fail on CPU and give NaN on GPU)."""
     if tf.is_symbolic_tensor(labels):
         return
-    values = labels.numpy()
-    valid = (values == -100) | ((values >= 0) & (values < num_classes))
-    if not valid.all():
-        bad = int(values[~valid].flat[0])
-        raise ValueError(f"{name} holds {bad}; expected values in [0, {num_classes}) or -100 (ignored).")
+    validate_class_labels(labels.numpy(), num_classes, name)
 
 
 def _cross_entropy(logits: tf.Tensor, labels: tf.Tensor, ignore_index: int | tf.Tensor = -100) -> tf.Tensor:

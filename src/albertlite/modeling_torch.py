@@ -57,7 +57,7 @@ from albertlite.outputs import (
     SequenceClassifierOutput,
     TokenClassifierOutput,
 )
-from albertlite.validation import InputSummary, validate_inputs
+from albertlite.validation import InputSummary, validate_class_labels, validate_inputs
 
 logger = logging.getLogger("albertlite")
 
@@ -725,10 +725,7 @@ class AlbertSOPHead(nn.Module):
 
 
 def _check_class_labels(labels: torch.Tensor, num_classes: int, name: str = "labels") -> None:
-    valid = (labels == -100) | ((labels >= 0) & (labels < num_classes))
-    if not bool(valid.all()):
-        bad = int(labels[~valid][0])
-        raise ValueError(f"{name} holds {bad}; expected values in [0, {num_classes}) or -100 (ignored).")
+    validate_class_labels(labels.detach().cpu().numpy(), num_classes, name)
 
 
 def _finish(output: ModelOutput, return_dict: bool | None) -> ModelOutput | tuple:

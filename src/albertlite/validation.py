@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from albertlite.config import AlbertConfig
 
 Shape = tuple[int, ...]
@@ -101,3 +103,12 @@ def _check_range(name: str, value_range: Range | None, limit: int, limit_name: s
             if name == "input_ids"
             else f"{name} holds {bad}, outside [0, {limit_name}={limit})."
         )
+
+
+def validate_class_labels(values: np.ndarray, num_classes: int, name: str = "labels") -> None:
+    """Raise ValueError unless every class id lies in [0, num_classes) or is -100 (ignored by the losses)."""
+    values = np.asarray(values)
+    valid = (values == -100) | ((values >= 0) & (values < num_classes))
+    if not valid.all():
+        bad = int(values[~valid].flat[0])
+        raise ValueError(f"{name} holds {bad}; expected values in [0, {num_classes}) or -100 (ignored).")
