@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -42,6 +43,20 @@ RELATIVE_CONFIGS = {
 def tiny_config(name: str = "shared", **overrides) -> AlbertConfig:
     settings = {**TINY, **{**CONFIGS, **RELATIVE_CONFIGS}[name], **overrides}
     return AlbertConfig(**settings)
+
+
+def fake_hub_cache(cache: Path, repo_id: str, source: Path, revision: str = "a" * 40) -> None:
+    """Copy ``source``'s files into the layout huggingface_hub writes: models--org--name/{refs/main, snapshots/<sha>/}.
+
+    With ``HF_HUB_OFFLINE=1`` and ``cache_dir=cache`` (or ``HF_HUB_CACHE=cache``), ``repo_id`` then resolves locally.
+    """
+    repo_dir = cache / f"models--{repo_id.replace('/', '--')}"
+    snapshot = repo_dir / "snapshots" / revision
+    snapshot.mkdir(parents=True)
+    for file in source.iterdir():
+        (snapshot / file.name).write_bytes(file.read_bytes())
+    (repo_dir / "refs").mkdir()
+    (repo_dir / "refs" / "main").write_text(revision)
 
 
 def padded_batch(config: AlbertConfig, batch: int = 3, seq_len: int = 9, seed: int = 0) -> dict[str, np.ndarray]:

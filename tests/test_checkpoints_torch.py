@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-from pathlib import Path
 
 import pytest
 import torch
@@ -15,7 +14,7 @@ import albertlite
 from albertlite.checkpoints.hub import CheckpointNotFoundError
 from albertlite.checkpoints.state_dict import CheckpointError
 
-from .conftest import tiny_config
+from .conftest import fake_hub_cache, tiny_config
 from .test_modeling_torch import HEADS, build_pair, model_inputs
 
 transformers = pytest.importorskip("transformers")
@@ -151,24 +150,13 @@ def test_dtype_and_device_arguments(tmp_path, argument):
         albertlite.AlbertModel.from_pretrained(tmp_path, **{argument: "float13"})
 
 
-def _fake_hub_cache(cache: Path, repo_id: str, source: Path, revision: str = "a" * 40) -> None:
-    """The layout huggingface_hub writes: models--org--name/{refs/main, snapshots/<sha>/<files>}."""
-    repo_dir = cache / f"models--{repo_id.replace('/', '--')}"
-    snapshot = repo_dir / "snapshots" / revision
-    snapshot.mkdir(parents=True)
-    for file in source.iterdir():
-        (snapshot / file.name).write_bytes(file.read_bytes())
-    (repo_dir / "refs").mkdir()
-    (repo_dir / "refs" / "main").write_text(revision)
-
-
 def test_hub_id_resolves_from_local_cache_offline(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     config = tiny_config()
     model, _ = build_pair("AlbertForMaskedLM", config)
     model.save_pretrained(tmp_path / "src")
     cache = tmp_path / "cache"
-    _fake_hub_cache(cache, "albert-test/tiny", tmp_path / "src")
+    fake_hub_cache(cache, "albert-test/tiny", tmp_path / "src")
     loaded = albertlite.AlbertForMaskedLM.from_pretrained("albert-test/tiny", cache_dir=cache)
     inputs = model_inputs("AlbertForMaskedLM", config)
     torch.testing.assert_close(_outputs(loaded, inputs)["logits"], _outputs(model, inputs)["logits"])

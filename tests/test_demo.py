@@ -1,8 +1,12 @@
-"""The demo end to end at toy sizes, in a subprocess (its corpus walk imports the whole standard library)."""
+"""The demo end to end at toy sizes, in a subprocess (its corpus walk imports the whole standard library).
+
+With ``--model`` it fine-tunes a Hub id, answered offline from a local Hub cache built by the test.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -28,3 +32,43 @@ def test_demo_runs_end_to_end(tmp_path):
 
     model = AlbertForSequenceClassification.from_pretrained(out / "finetuned")
     assert len(model.config.id2label) == 6
+
+
+@pytest.mark.slow
+def test_demo_fine_tunes_a_hub_model_instead_of_pretraining(tmp_path):
+    import numpy as np
+
+    from albertlite import AlbertForMaskedLM, AlbertForSequenceClassification
+    from albertlite.demo import show_fill_mask
+
+    from .conftest import fake_hub_cache
+    from .fixtures_finetune import make_model_dir, make_tokenizer_dir
+
+    # seed 7: not the demo's seed, or its from-scratch draw would equal these weights
+    hub_model = make_model_dir(tmp_path / "model", make_tokenizer_dir(tmp_path / "tok"), seed=7)
+    fake_hub_cache(tmp_path / "hub", "albertlite-test/tiny-albert", hub_model)
+    out = tmp_path / "demo"
+    command = [sys.executable, "-m", "albertlite.demo", "--model", "albertlite-test/tiny-albert", "--output", str(out),
+               "--finetune-epochs", "1", "--train-per-class", "8", "--threads", "1"]  # fmt: skip
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "hub")}
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False, env=env)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "[3/5] pretraining: skipped, using albertlite-test/tiny-albert" in completed.stdout
+    figures = json.loads((out / "demo_results.json").read_text())
+    assert "pretraining" not in figures and "pretraining_seconds" not in figures
+    assert not any((out / d).exists() for d in ("pretrained", "tokenizer", "shards"))
+    for key, directory in (("finetuned_pretrained", "finetuned"), ("finetuned_from_scratch", "finetuned-from-scratch")):
+        assert 0.0 <= figures[key]["accuracy"] <= 1.0
+        assert json.loads((out / directory / "finetune_results.json").read_text())["history"][0]["epoch"] == 1
+    # fill-mask ran on the Hub model itself: the same guesses as its local copy
+    assert figures["fill_mask"] == [[sentence, words] for sentence, words in show_fill_mask(hub_model)]
+
+    def embeddings(model) -> np.ndarray:
+        return model.albert.embeddings.word_embeddings.weight.detach().numpy()
+
+    # one short epoch barely moves the Hub weights; the from-scratch run starts from a new draw of the same shapes
+    start = embeddings(AlbertForMaskedLM.from_pretrained(hub_model))
+    tuned = embeddings(AlbertForSequenceClassification.from_pretrained(out / "finetuned"))
+    scratch = embeddings(AlbertForSequenceClassification.from_pretrained(out / "finetuned-from-scratch"))
+    assert tuned.shape == scratch.shape == start.shape
+    assert np.abs(tuned - start).mean() < 0.1 * np.abs(scratch - start).mean()

@@ -8,6 +8,8 @@ import warnings
 import numpy as np
 import pytest
 from scipy import stats
+from seqeval import metrics as seqeval
+from seqeval.metrics import sequence_labeling
 from sklearn import metrics as skm
 
 from albertlite import metrics
@@ -87,8 +89,6 @@ def test_entity_scores_match_recorded_seqeval(case):
 
 @pytest.mark.parametrize("case", sorted(TAG_CASES))
 def test_entity_scores_match_seqeval_package(case):
-    seqeval = pytest.importorskip("seqeval.metrics")
-    sequence_labeling = pytest.importorskip("seqeval.metrics.sequence_labeling")
     y_true, y_pred = TAG_CASES[case]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # seqeval warns about tags it does not expect and zero divisions
@@ -119,6 +119,11 @@ def test_squad_v1_official_formulas():
     assert scores["exact_match"] == pytest.approx(100 * 1 / 4)
     assert scores["f1"] == pytest.approx(100 * (1 + 2 / 3) / 4)
 
+
+
+def test_squad_v1_refuses_unanswerable_questions():
+    with pytest.raises(ValueError, match="squad_v2"):
+        metrics.squad_v1({"q1": "x", "q2": ""}, {"q1": ["x"], "q2": []})
 
 def test_squad_v2_no_answer_handling():
     references = {"a": ["blue sky"], "b": [], "c": ["red"], "d": [""]}

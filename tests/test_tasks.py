@@ -71,22 +71,6 @@ def test_answers_must_match_context():
         tasks.load_examples([bad], "question-answering")
 
 
-def test_dataset_like_objects():
-    class FakeDataset:  # the two members of datasets.Dataset that load_examples uses
-        column_names = ("sentence", "label")
-
-        def to_list(self):
-            return [{"sentence": "a b", "label": 1}]
-
-    assert tasks.load_examples(FakeDataset(), "text-classification") == [{"text": "a b", "label": 1}]
-
-
-def test_datasets_objects(tmp_path):
-    datasets = pytest.importorskip("datasets")
-    data = datasets.Dataset.from_list([{"text": "a", "label": 0}])
-    assert tasks.load_examples(data, "text-classification") == [{"text": "a", "label": 0}]
-
-
 def test_labels_and_regression_detection():
     examples = [{"label": "b"}, {"label": "a"}, {"label": "b"}]
     assert tasks.label_names(examples, "text-classification") == ["a", "b"]

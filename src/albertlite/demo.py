@@ -317,7 +317,8 @@ def run(settings: DemoSettings) -> dict[str, Any]:
     figures["cpu_seconds"] = round(time.process_time() - cpu_start, 1)  # all threads of this process
     gain = figures["finetuned_pretrained"]["accuracy"] - figures["finetuned_from_scratch"]["accuracy"]
     print(f"done in {figures['total_seconds']:.0f}s ({figures['cpu_seconds']:.0f} CPU-s); pretraining adds "
-          f"{gain:+.3f} accuracy. Models in {out}/: pretrained/, finetuned/, finetuned-from-scratch/")  # fmt: skip
+          f"{gain:+.3f} accuracy. Models in {out}/: {'pretrained/, ' if settings.model is None else ''}finetuned/, "
+          "finetuned-from-scratch/")  # fmt: skip
     (out / "demo_results.json").write_text(json.dumps(figures, indent=2, default=str) + "\n")
     return figures
 

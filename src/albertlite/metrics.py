@@ -266,9 +266,18 @@ def squad_v1(predictions: Mapping[str, str], references: Mapping[str, Sequence[s
 
     Returns:
         ``{"exact_match": ..., "f1": ...}`` in percent.
+
+    Raises:
+        ValueError: no references, or a question without gold answers (an unanswerable one: use squad_v2).
     """
     if not references:
         raise ValueError("squad_v1 needs at least one reference question.")
+    unanswerable = [qid for qid, golds in references.items() if not golds]
+    if unanswerable:
+        raise ValueError(
+            f"{len(unanswerable)} question(s) have no gold answer (e.g. {unanswerable[0]!r}): SQuAD v1 has none; "
+            "score them with squad_v2 (fine-tuning: version_2=True or --recipe squad2)."
+        )
     em = f1_total = 0.0
     for qid, golds in references.items():
         if qid not in predictions:

@@ -65,6 +65,8 @@ _COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 # columns a file may leave out (single sentences have no pair; test files have no labels)
 _OPTIONAL = {"text_pair", "label", "tags", "answers", "id", "context", "question"}
+# label columns whose ``datasets`` ClassLabel ids are read as names (a multiple-choice label is already an index)
+_NAMED_LABELS = {"text-classification": "label", "token-classification": "tags"}
 
 
 def canonical_task(task: str) -> str:
@@ -89,7 +91,9 @@ def load_examples(source: Any, task: str, *, require_labels: bool = True) -> lis
             files may leave it out when this is False.
 
     Returns:
-        A list of dicts with the canonical columns of the task.
+        A list of dicts with the canonical columns of the task. A Dataset's ClassLabel ids (labels, and
+        tags in a sequence of ClassLabel) become their names, as a file spells them; -1 (``datasets``'
+        "no label") becomes None.
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -101,11 +105,45 @@ def load_examples(source: Any, task: str, *, require_labels: bool = True) -> lis
     if not rows:
         raise ValueError(f"{name}: no examples.")
     mapping = _column_mapping(rows[0].keys(), task, name, require_labels)
+    class_names = dataset_label_names(source, task)
     examples = []
     for index, row in enumerate(rows):
         example = {canonical: row.get(column) for canonical, column in mapping.items()}
+        if class_names is not None:
+            where = f"{name}, example {index}"
+            example[_NAMED_LABELS[task]] = _class_name(example.get(_NAMED_LABELS[task]), class_names, where)
         examples.append(_normalise(example, task, name, index, row))
     return examples
+
+
+def dataset_label_names(source: Any, task: str) -> list[str] | None:
+    """The names of a ``datasets.Dataset``'s ClassLabel label column, in the dataset's id order.
+
+    Token classification reads the ClassLabel inside the tags' sequence feature.
+
+    Returns:
+        The names, or None when ``source`` is not a Dataset, the column is not a ClassLabel, or the task has
+        no named labels.
+    """
+    task = canonical_task(task)
+    features = getattr(source, "features", None)
+    if task not in _NAMED_LABELS or not isinstance(features, Mapping):
+        return None
+    column = next((c for c in _COLUMNS[task][_NAMED_LABELS[task]] if c in features), None)
+    feature = features.get(column) if column is not None else None
+    feature = getattr(feature, "feature", feature)  # List(ClassLabel) / Sequence(ClassLabel): the element's
+    names = getattr(feature, "names", None)
+    return [str(n) for n in names] if names else None
+
+
+def _class_name(value: Any, names: Sequence[str], where: str) -> Any:
+    if value is None or value == -1:
+        return None
+    if isinstance(value, list):
+        return [_class_name(v, names, where) for v in value]
+    if not 0 <= int(value) < len(names):
+        raise ValueError(f"{where}: class id {value} is out of range for the {len(names)} ClassLabel names.")
+    return names[int(value)]
 
 
 def _read_rows(source: Any) -> tuple[str, list[dict[str, Any]]]:
@@ -116,6 +154,9 @@ def _read_rows(source: Any) -> tuple[str, list[dict[str, Any]]]:
         return str(path), _read_file(path)
     if hasattr(source, "column_names") and hasattr(source, "to_list"):  # a datasets.Dataset
         return "the dataset", list(source.to_list())
+    if isinstance(source, Mapping) and source and all(hasattr(split, "to_list") for split in source.values()):
+        first = next(iter(source))
+        raise TypeError(f"A DatasetDict holds splits ({', '.join(source)}): pass one, e.g. data[{first!r}].")
     if isinstance(source, Sequence) and all(isinstance(row, Mapping) for row in source):
         return "the examples", [dict(row) for row in source]
     raise TypeError(

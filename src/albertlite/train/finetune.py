@@ -185,7 +185,8 @@ def finetune(
         task: "text-classification", "token-classification", "question-answering", "multiple-choice" or
             "masked-lm" (aliases such as "squad", "ner", "mlm" work).
         model: a directory or Hub id holding an ALBERT checkpoint (any head) and its tokenizer.
-        train: training examples: a file path, a list of dicts or a ``datasets.Dataset``.
+        train: training examples: a file path, a list of dicts or a ``datasets.Dataset`` (whose ClassLabel
+            names, when the label column has them, become the model's labels in the dataset's order).
         validation: validation examples in the same forms (None: the last epoch is kept).
         output_dir: where the model, tokenizer, labels and ``finetune_results.json`` go.
         settings: hyper-parameters (defaults: FinetuneSettings()).
@@ -204,15 +205,28 @@ def finetune(
     train_examples = tasks.load_examples(train, task)
     eval_examples = tasks.load_examples(validation, task) if validation is not None else None
     run = _Run(task, settings, tokenizer, output)
-    run.build_labels(train_examples)
+    run.build_labels(train_examples, tasks.dataset_label_names(train, task))
     if eval_examples is not None:
         source = str(validation) if isinstance(validation, (str, os.PathLike)) else "validation data"
         tasks.check_labels(eval_examples, task, run.label_list, source)
+        if task == "question-answering" and not settings.version_2:
+            _check_answerable(eval_examples, source)
     train_features = run.features(train_examples, training=True)
     eval_features = run.features(eval_examples, training=False) if eval_examples is not None else None
     run.load_model(model)
     return run.train(train_features, eval_examples, eval_features)
 
+
+
+def _check_answerable(examples: Sequence[Mapping[str, Any]], source: str) -> None:
+    """SQuAD v1 scoring needs a gold answer for every question: say so before training, not after an epoch."""
+    for index, example in enumerate(examples):
+        answers = example.get("answers")
+        if answers is not None and not answers["text"]:
+            raise ValueError(
+                f"{source}, example {index}: a question without an answer, which SQuAD v1 cannot score; "
+                "set version_2=True (--recipe squad2) to train and score unanswerable questions."
+            )
 
 class _Run:
     """One fine-tuning run's state: settings, labels, model, optimizer."""
@@ -227,13 +241,14 @@ class _Run:
             tokenizer, masked_lm_prob=settings.mlm_probability, max_predictions_per_seq=settings.max_length
         )
 
-    def build_labels(self, examples: Sequence[Mapping[str, Any]]) -> None:
+    def build_labels(self, examples: Sequence[Mapping[str, Any]], names: list[str] | None = None) -> None:
+        """Labels seen in ``examples``, sorted; a dataset's ClassLabel ``names`` win, in the dataset's order."""
         if self.task == "text-classification" and self.settings.regression is None:
-            self.regression = tasks.is_regression([e["label"] for e in examples])
+            self.regression = names is None and tasks.is_regression([e["label"] for e in examples])
         if self.task == "text-classification" and self.regression:
             self.metric = self.settings.metric or "pearson"
             return
-        self.label_list = tasks.label_names(examples, self.task)
+        self.label_list = names if names is not None else tasks.label_names(examples, self.task)
 
     @property
     def label2id(self) -> dict[str, int]:
