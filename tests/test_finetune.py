@@ -167,12 +167,12 @@ def test_unseen_validation_label_is_an_error(base_model, tmp_path):
         ft.finetune("classification", base_model, sentiment_examples(8, 0), dev, tmp_path / "out", _settings())
 
 
-
 def test_squad_v1_with_unanswerable_validation_fails_before_training(base_model, tmp_path):
     dev = qa_examples(4, 1, unanswerable=1.0)
     with pytest.raises(ValueError, match=r"validation data, example 0: a question without an answer.*version_2=True"):
         ft.finetune("squad", base_model, qa_examples(8, 0), dev, tmp_path / "out", _settings())
     assert not (tmp_path / "out" / "model.safetensors").exists()
+
 
 def test_word_tags_take_the_first_piece():
     logits = torch.tensor([[9, 0], [0, 9], [9, 0], [9, 0], [0, 9]], dtype=torch.float32).numpy()

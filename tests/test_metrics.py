@@ -120,10 +120,10 @@ def test_squad_v1_official_formulas():
     assert scores["f1"] == pytest.approx(100 * (1 + 2 / 3) / 4)
 
 
-
 def test_squad_v1_refuses_unanswerable_questions():
     with pytest.raises(ValueError, match="squad_v2"):
         metrics.squad_v1({"q1": "x", "q2": ""}, {"q1": ["x"], "q2": []})
+
 
 def test_squad_v2_no_answer_handling():
     references = {"a": ["blue sky"], "b": [], "c": ["red"], "d": [""]}

@@ -217,7 +217,6 @@ def finetune(
     return run.train(train_features, eval_examples, eval_features)
 
 
-
 def _check_answerable(examples: Sequence[Mapping[str, Any]], source: str) -> None:
     """SQuAD v1 scoring needs a gold answer for every question: say so before training, not after an epoch."""
     for index, example in enumerate(examples):
@@ -227,6 +226,7 @@ def _check_answerable(examples: Sequence[Mapping[str, Any]], source: str) -> Non
                 f"{source}, example {index}: a question without an answer, which SQuAD v1 cannot score; "
                 "set version_2=True (--recipe squad2) to train and score unanswerable questions."
             )
+
 
 class _Run:
     """One fine-tuning run's state: settings, labels, model, optimizer."""
