@@ -58,6 +58,17 @@ def test_every_class_exports_and_matches_on_other_shapes(cls_name, tmp_path):
     _assert_matches(model, path, batch=1, seq_len=5)
 
 
+@pytest.mark.parametrize(
+    "cls_name", ["AlbertForSequenceClassification", pytest.param("AlbertForMultipleChoice", marks=pytest.mark.slow)]
+)
+def test_mean_classifier_pooling_exports_and_matches(cls_name, tmp_path):
+    # The masked mean over real tokens must survive graph capture with dynamic batch and length; a wide
+    # initialisation so that the logits (not ~1e-3 as with 0.02) would show a wrong mean at 1e-4.
+    model = _model(cls_name, classifier_pooling="mean", initializer_range=0.2)
+    path = export_onnx(model, tmp_path / "model.onnx")
+    _assert_matches(model, path, batch=3, seq_len=13)
+
+
 @pytest.mark.slow
 def test_relative_positions_export(tmp_path):
     model = _model("AlbertModel", "relative_key_query")

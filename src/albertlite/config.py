@@ -33,6 +33,8 @@ ACTIVATIONS = frozenset(
 )
 POSITION_EMBEDDING_TYPES = ("absolute", "relative_key", "relative_key_query")
 PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
+#: How sentence-level heads pool the encoder's output (ModernBERT's field and values).
+CLASSIFIER_POOLINGS = ("cls", "mean")
 
 # Hugging Face's defaults (the xxlarge shape); order is the order config.json is written in.
 _DEFAULTS: dict[str, Any] = {
@@ -94,6 +96,10 @@ class AlbertConfig:
         layer_norm_eps: LayerNorm epsilon.
         classifier_dropout_prob: dropout before classification heads.
         position_embedding_type: "absolute", "relative_key" or "relative_key_query".
+        classifier_pooling: what the sequence-classification and multiple-choice heads feed to the pooler:
+            "cls" (the first token, as Hugging Face) or "mean" (the mean of the last hidden states over the
+            real tokens). Same pooler weights either way; AlbertModel's pooler_output is always "cls".
+            Hugging Face ignores the key (config.json holds it only when it is not "cls").
         num_labels / id2label / label2id / problem_type: classification heads' label set and loss.
         **kwargs: any other key is kept and written back by ``to_dict``.
 
@@ -132,6 +138,7 @@ class AlbertConfig:
         label2id: dict[str, int] | None = None,
         problem_type: str | None = None,
         tie_word_embeddings: bool = True,
+        classifier_pooling: str = "cls",
         **kwargs: Any,
     ) -> None:
         self.vocab_size = vocab_size
@@ -156,6 +163,7 @@ class AlbertConfig:
         self.eos_token_id = eos_token_id
         self.problem_type = problem_type
         self.tie_word_embeddings = tie_word_embeddings
+        self.classifier_pooling = classifier_pooling
         self._set_labels(num_labels, id2label, label2id)
         # Hub files carry keys the model ignores (architectures, gap_size, ...): keep them verbatim.
         kwargs.pop("model_type", None)
@@ -237,6 +245,10 @@ class AlbertConfig:
             raise ValueError(
                 f"Unknown problem_type {self.problem_type!r}; expected None or one of {list(PROBLEM_TYPES)}."
             )
+        if self.classifier_pooling not in CLASSIFIER_POOLINGS:
+            raise ValueError(
+                f"Unknown classifier_pooling {self.classifier_pooling!r}; expected one of {list(CLASSIFIER_POOLINGS)}."
+            )
         for name in _PROBABILITIES:
             value = getattr(self, name)
             if not 0.0 <= float(value) < 1.0:
@@ -257,6 +269,9 @@ class AlbertConfig:
         out.update(copy.deepcopy(self.extra))
         for name in _DEFAULTS:
             out[name] = getattr(self, name)
+        # Not a Hugging Face field: written only when set, so default configs stay what transformers writes.
+        if self.classifier_pooling != "cls":
+            out["classifier_pooling"] = self.classifier_pooling
         out["id2label"] = {str(i): label for i, label in self.id2label.items()}
         out["label2id"] = dict(self.label2id)
         return dict(sorted(out.items()))

@@ -508,6 +508,18 @@ class FlaxAlbertSOPHead(nn.Module):
         return self.classifier(self.dropout(pooled_output, deterministic=deterministic))
 
 
+def masked_mean(hidden_states: Array, attention_mask: Array) -> Array:
+    """Mean of (B, S, H) states over the real tokens (attention_mask 1) -> (B, H).
+
+    Summed in float32 and returned in the states' dtype; a row with no real token gives zeros. Padded positions are
+    excluded by selection, so the plain path's values there and the fast path's zeros give the same mean.
+    """
+    keep = attention_mask.astype(bool)[..., None]  # (B, S, 1)
+    total = jnp.where(keep, hidden_states.astype(jnp.float32), 0.0).sum(axis=1)  # (B, H)
+    count = jnp.maximum(keep.sum(axis=1), 1).astype(jnp.float32)  # (B, 1)
+    return (total / count).astype(hidden_states.dtype)
+
+
 class _HeadModule(nn.Module):
     """Shared plumbing of the head modules: the base model under the name ``albert``."""
 
@@ -517,6 +529,13 @@ class _HeadModule(nn.Module):
 
     def _albert(self) -> FlaxAlbertModule:
         return FlaxAlbertModule(self.config, self.dtype, add_pooling_layer=self.pooling)
+
+    def _sentence_pooled(self, outputs: BaseModelOutputWithPooling, attention_mask: Array) -> Array:
+        """The classification heads' sentence vector: the CLS pooler output or, with classifier_pooling="mean", the
+        same pooler (dense + tanh) on the masked mean of the last hidden states."""
+        if self.config.classifier_pooling == "cls":
+            return outputs.pooler_output
+        return jnp.tanh(self.albert.pooler(masked_mean(outputs.last_hidden_state, attention_mask)))
 
 
 class FlaxAlbertForPreTrainingModule(_HeadModule):
@@ -634,7 +653,8 @@ class FlaxAlbertForSequenceClassificationModule(_HeadModule):
             output_hidden_states,
             packing=packing,
         )
-        logits = self.classifier(self.dropout(outputs.pooler_output, deterministic=deterministic))
+        pooled = self._sentence_pooled(outputs, attention_mask)
+        logits = self.classifier(self.dropout(pooled, deterministic=deterministic))
         loss = None if labels is None else _sequence_classification_loss(logits, labels, self.config)
         return SequenceClassifierOutput(
             loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
@@ -665,7 +685,8 @@ class FlaxAlbertForMultipleChoiceModule(_HeadModule):
         outputs = self.albert(
             *flat, head_mask, deterministic, output_attentions, output_hidden_states, packing=packing
         )  # (B*C, ...)
-        logits = self.classifier(self.dropout(outputs.pooler_output, deterministic=deterministic))
+        pooled = self._sentence_pooled(outputs, flat[1])  # (B*C, H)
+        logits = self.classifier(self.dropout(pooled, deterministic=deterministic))
         logits = logits.reshape(-1, num_choices)  # (B, C)
         loss = None if labels is None else cross_entropy(logits, labels.reshape(-1))
         return MultipleChoiceModelOutput(
@@ -1154,7 +1175,8 @@ class FlaxAlbertForMaskedLM(FlaxAlbertPreTrainedModel):
 
 
 class FlaxAlbertForSequenceClassification(FlaxAlbertPreTrainedModel):
-    """Classifier on the pooled output; loss by ``config.problem_type`` or, unset, as PyTorch infers it.
+    """Classifier on the pooled output (see ``config.classifier_pooling``); loss by ``config.problem_type`` or,
+    unset, as PyTorch infers it.
 
     ``num_labels == 1``: regression (MSE); integer labels: single-label cross-entropy; float labels (B, num_labels):
     multi-label BCE with logits.
@@ -1182,7 +1204,8 @@ class FlaxAlbertForSequenceClassification(FlaxAlbertPreTrainedModel):
 
 
 class FlaxAlbertForMultipleChoice(FlaxAlbertPreTrainedModel):
-    """Scores each choice: inputs (B, C, S), ``logits`` (B, C), ``labels`` (B,) the correct choice.
+    """Scores each choice: inputs (B, C, S), ``logits`` (B, C), ``labels`` (B,) the correct choice; each choice is
+    pooled as ``config.classifier_pooling`` says.
 
     Example:
         >>> model(np.ones((2, 4, 16), int), labels=np.array([0, 3])).loss

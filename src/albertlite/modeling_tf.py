@@ -927,6 +927,31 @@ class TFAlbertSOPHead(keras.layers.Layer):
         return self.classifier(self.dropout(pooled_output, training=training))
 
 
+def masked_mean(hidden_states: tf.Tensor, attention_mask: tf.Tensor | None) -> tf.Tensor:
+    """Mean of (B, S, H) states over the real tokens (attention_mask 1; all tokens when None) -> (B, H).
+
+    Summed in float32 and returned in the states' dtype; a row with no real token gives zeros. Padded positions are
+    excluded by selection, so the plain path's values there and the fast path's zeros give the same mean.
+    """
+    states = tf.cast(hidden_states, tf.float32)
+    if attention_mask is None:
+        return tf.cast(tf.reduce_mean(states, axis=1), hidden_states.dtype)
+    keep = tf.cast(attention_mask, tf.bool)[..., None]  # (B, S, 1)
+    total = tf.reduce_sum(tf.where(keep, states, tf.zeros_like(states)), axis=1)  # (B, H)
+    count = tf.maximum(tf.reduce_sum(tf.cast(keep, tf.float32), axis=1), 1.0)  # (B, 1)
+    return tf.cast(total / count, hidden_states.dtype)
+
+
+def _sentence_pooled(
+    albert: TFAlbertMainLayer, outputs: TFBaseModelOutputWithPooling, attention_mask: tf.Tensor | None
+) -> tf.Tensor:
+    """The classification heads' sentence vector: the CLS pooler output or, with classifier_pooling="mean", the same
+    pooler (dense + tanh) on the masked mean of the last hidden states."""
+    if albert.config.classifier_pooling == "cls":
+        return outputs.pooler_output
+    return albert.pooler(masked_mean(outputs.last_hidden_state, attention_mask))
+
+
 class _TFAlbertHeadModel(TFAlbertPreTrainedModel):
     """Shared plumbing of the heads: the base layer call with the same arguments in every head."""
 
@@ -1043,7 +1068,7 @@ class TFAlbertForMaskedLM(_TFAlbertHeadModel):
 
 
 class TFAlbertForSequenceClassification(_TFAlbertHeadModel):
-    """ALBERT with a linear classifier (or regressor) on the pooled output.
+    """ALBERT with a linear classifier (or regressor) on the pooled output (see config.classifier_pooling).
 
     Returns (from ``call``):
         TFSequenceClassifierOutput with logits (B, num_labels); the loss follows config.problem_type (or
@@ -1095,7 +1120,8 @@ class TFAlbertForSequenceClassification(_TFAlbertHeadModel):
             position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
         )  # fmt: skip
         outputs = self._run_base(inputs, output_attentions, output_hidden_states, training)
-        logits = self.classifier(self.dropout(outputs.pooler_output, training=bool(training)))
+        pooled = _sentence_pooled(self.albert, outputs, _as_tensor(attention_mask))
+        logits = self.classifier(self.dropout(pooled, training=bool(training)))
         loss = None if labels is None else sequence_classification_loss(logits, _as_tensor(labels), self.config)
         return _finish(TFSequenceClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)
 
@@ -1192,7 +1218,8 @@ class TFAlbertForQuestionAnswering(_TFAlbertHeadModel):
 
 
 class TFAlbertForMultipleChoice(_TFAlbertHeadModel):
-    """ALBERT scoring each (context, choice) pair with one logit; inputs are (B, C, S).
+    """ALBERT scoring each (context, choice) pair with one logit; inputs are (B, C, S); each choice pooled as
+    config.classifier_pooling says.
 
     Returns (from ``call``):
         TFMultipleChoiceModelOutput with logits (B, C); loss = CE over the choices.
@@ -1256,7 +1283,8 @@ class TFAlbertForMultipleChoice(_TFAlbertHeadModel):
         reference = _as_tensor(input_ids) if input_ids is not None else _as_tensor(inputs_embeds)
         num_choices = tf.shape(reference)[1]
         outputs = self._run_base(inputs, output_attentions, output_hidden_states, training)
-        pooled = self.dropout(outputs.pooler_output, training=bool(training))
+        pooled = _sentence_pooled(self.albert, outputs, inputs["attention_mask"])  # (B*C, H)
+        pooled = self.dropout(pooled, training=bool(training))
         logits = tf.reshape(self.classifier(pooled), (-1, num_choices))  # (B, C)
         loss = None if labels is None else _cross_entropy(logits, _as_tensor(labels))
         return _finish(

@@ -14,6 +14,8 @@ Differences from transformers 5 (all deliberate, see docs/architecture.md):
   eval outputs are identical);
 - inputs are validated before any lookup, with messages that say what to change;
 - gradient checkpointing is available.
+- config.classifier_pooling="mean" (default "cls") feeds the sequence-classification and multiple-choice heads'
+  pooler the mean over real tokens instead of the first token; AlbertModel's pooler_output stays the CLS one.
 - in eval mode with gradients off, AlbertModel (so every head) runs the padding-free fast path of albertlite.fast
   when it gives the same outputs (within 1e-4 at real positions; padded positions of last_hidden_state are zeros);
   albertlite.set_fast_path(False), `with albertlite.fast_path(False)` or ALBERTLITE_FAST_PATH=0 turn it off.
@@ -724,6 +726,32 @@ class AlbertSOPHead(nn.Module):
         return self.classifier(self.dropout(pooled_output))
 
 
+def masked_mean(hidden_states: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+    """Mean of (B, S, H) states over the real tokens (attention_mask 1; all tokens when None) -> (B, H).
+
+    Summed in float32 (bf16 sums drift) and returned in the states' dtype; a row with no real token gives zeros.
+    Padded positions are excluded by selection, not multiplication, so whatever they hold (the plain path's values,
+    the fast path's zeros) cannot leak in.
+    """
+    states = hidden_states.float()
+    if attention_mask is None:
+        return states.mean(dim=1).to(hidden_states.dtype)
+    keep = attention_mask.to(torch.bool)[..., None]  # (B, S, 1)
+    total = torch.where(keep, states, 0.0).sum(dim=1)  # (B, H)
+    count = keep.sum(dim=1).clamp(min=1).to(torch.float32)  # (B, 1)
+    return (total / count).to(hidden_states.dtype)
+
+
+def _sentence_pooled(
+    albert: AlbertModel, outputs: BaseModelOutputWithPooling, attention_mask: torch.Tensor | None
+) -> torch.Tensor:
+    """The sentence vector of the classification heads: the CLS pooler output or, with classifier_pooling="mean",
+    the same pooler (dense + tanh) applied to the masked mean of the last hidden states."""
+    if albert.config.classifier_pooling == "cls":
+        return outputs.pooler_output
+    return albert.pooler_activation(albert.pooler(masked_mean(outputs.last_hidden_state, attention_mask)))
+
+
 def _check_class_labels(labels: torch.Tensor, num_classes: int, name: str = "labels") -> None:
     validate_class_labels(labels.detach().cpu().numpy(), num_classes, name)
 
@@ -821,7 +849,7 @@ class AlbertForMaskedLM(AlbertPreTrainedModel):
 
 
 class AlbertForSequenceClassification(AlbertPreTrainedModel):
-    """ALBERT with a linear classifier (or regressor) on the pooled output."""
+    """ALBERT with a linear classifier (or regressor) on the pooled output (see config.classifier_pooling)."""
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
@@ -848,7 +876,8 @@ class AlbertForSequenceClassification(AlbertPreTrainedModel):
             input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
             output_attentions, output_hidden_states,
         )  # fmt: skip
-        logits = self.classifier(self.dropout(outputs.pooler_output))
+        pooled = _sentence_pooled(self.albert, outputs, attention_mask)
+        logits = self.classifier(self.dropout(pooled))
         loss = None if labels is None else sequence_classification_loss(logits, labels, self.config)
         return _finish(SequenceClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)
 
@@ -970,7 +999,10 @@ def span_loss(
 
 
 class AlbertForMultipleChoice(AlbertPreTrainedModel):
-    """ALBERT scoring each (context, choice) pair with one logit; inputs are (B, choices, S)."""
+    """ALBERT scoring each (context, choice) pair with one logit; inputs are (B, choices, S).
+
+    The pooled vector of each choice follows config.classifier_pooling ("cls" or "mean" over its real tokens).
+    """
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
@@ -1007,7 +1039,8 @@ class AlbertForMultipleChoice(AlbertPreTrainedModel):
             flat(input_ids), flat(attention_mask), flat(token_type_ids), flat(position_ids), head_mask,
             flat(inputs_embeds), output_attentions, output_hidden_states,
         )  # fmt: skip
-        logits = self.classifier(self.dropout(outputs.pooler_output)).view(-1, num_choices)  # (B, choices)
+        pooled = _sentence_pooled(self.albert, outputs, flat(attention_mask))  # (B*choices, H)
+        logits = self.classifier(self.dropout(pooled)).view(-1, num_choices)  # (B, choices)
         loss = None
         if labels is not None:
             _check_class_labels(labels, num_choices)
