@@ -51,9 +51,10 @@ def test_finetune_then_predict(base_model, data, tmp_path, capsys):
     out = tmp_path / "model"
     argv = ["finetune", "--task", "text-classification", "--model", str(base_model), "--train", str(data["train"]),
             "--validation", str(data["dev"]), "--output", str(out), "--epochs", "2", "--lr", "1e-3",
-            "--batch-size", "16", "--max-length", "32", "--no-progress"]  # fmt: skip
+            "--batch-size", "16", "--max-length", "32", "--no-progress", "--classifier-pooling", "mean"]  # fmt: skip
     assert main(argv) == 0
     assert "best accuracy" in capsys.readouterr().out
+    assert json.loads((out / "config.json").read_text())["classifier_pooling"] == "mean"
     predictions = tmp_path / "predictions.jsonl"
     assert main(["predict", "--model", str(out), "--input", str(data["dev"]), "--output", str(predictions)]) == 0
     rows = [json.loads(line) for line in predictions.read_text().splitlines()]

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 
@@ -17,21 +18,37 @@ import pytest
 def test_demo_runs_end_to_end(tmp_path):
     out = tmp_path / "demo"
     command = [sys.executable, "-m", "albertlite.demo", "--output", str(out), "--pretrain-steps", "3",
-               "--vocab-size", "800", "--finetune-epochs", "1", "--train-per-class", "8", "--threads", "1"]  # fmt: skip
+               "--vocab-size", "800", "--finetune-epochs", "1", "--train-per-class", "8", "--few-per-class", "3",
+               "--finetune-seeds", "2", "--threads", "1"]  # fmt: skip
     completed = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     assert completed.returncode == 0, completed.stderr[-2000:]
-    for step in ("[1/5]", "[2/5]", "[3/5]", "[4/5]", "[5/5]", "pretrained  : accuracy", "from scratch: accuracy"):
+    for step in (
+        "[1/5]",
+        "[2/5]",
+        "[3/5]",
+        "[4/5]",
+        "[5/5]",
+        "labels per module   pretrained             from scratch",
+    ):
         assert step in completed.stdout
     figures = json.loads((out / "demo_results.json").read_text())
-    assert 0.0 <= figures["finetuned_pretrained"]["accuracy"] <= 1.0
-    assert 0.0 <= figures["finetuned_from_scratch"]["accuracy"] <= 1.0
+    assert [row["train_per_class"] for row in figures["finetuning"]] == [3, 8]
+    assert [row["train_examples"] for row in figures["finetuning"]] == [18, 48]
+    for row in figures["finetuning"]:
+        for start in ("pretrained", "from_scratch"):
+            assert 0.0 <= row[start]["accuracy"] <= 1.0
+            assert len(row[start]["accuracy_per_seed"]) == 2
+            assert row[start]["accuracy"] == pytest.approx(np.mean(row[start]["accuracy_per_seed"]), abs=1e-4)
+        assert row["gain"] == round(row["pretrained"]["accuracy"] - row["from_scratch"]["accuracy"], 4)
     assert len(figures["fill_mask"]) == 3 and all(len(words) == 5 for _, words in figures["fill_mask"])
-    for directory in ("pretrained", "finetuned", "finetuned-from-scratch", "tokenizer"):
+    for directory in ("pretrained", "finetuned", "finetuned-from-scratch", "3-per-class/finetuned", "tokenizer"):
         assert (out / directory / "config.json").is_file() or (out / directory / "spiece.model").is_file()
     from albertlite import AlbertForSequenceClassification
 
+    assert not (out / "other-seeds").exists() and not (out / "scratch-init").exists()  # only the first seed's models
     model = AlbertForSequenceClassification.from_pretrained(out / "finetuned")
     assert len(model.config.id2label) == 6
+    assert model.config.classifier_pooling == "mean"  # the demo's head, saved with the model
 
 
 @pytest.mark.slow
@@ -57,8 +74,9 @@ def test_demo_fine_tunes_a_hub_model_instead_of_pretraining(tmp_path):
     figures = json.loads((out / "demo_results.json").read_text())
     assert "pretraining" not in figures and "pretraining_seconds" not in figures
     assert not any((out / d).exists() for d in ("pretrained", "tokenizer", "shards"))
-    for key, directory in (("finetuned_pretrained", "finetuned"), ("finetuned_from_scratch", "finetuned-from-scratch")):
-        assert 0.0 <= figures[key]["accuracy"] <= 1.0
+    full = figures["finetuning"][-1]
+    for key, directory in (("pretrained", "finetuned"), ("from_scratch", "finetuned-from-scratch")):
+        assert 0.0 <= full[key]["accuracy"] <= 1.0
         assert json.loads((out / directory / "finetune_results.json").read_text())["history"][0]["epoch"] == 1
     # fill-mask ran on the Hub model itself: the same guesses as its local copy
     assert figures["fill_mask"] == [[sentence, words] for sentence, words in show_fill_mask(hub_model)]

@@ -34,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--version-2", action="store_true", default=None, help="QA: unanswerable questions (SQuAD 2).")
     parser.add_argument("--metric", help="Validation metric that picks the best epoch (default: the task's).")
     parser.add_argument("--patience", type=int, help="Stop after this many epochs without improvement.")
+    parser.add_argument("--classifier-pooling", choices=("cls", "mean"),
+                        help="Sentence heads: ALBERT's first-token pooler or the mean of the tokens (default: the "
+                        "checkpoint's, normally cls).")  # fmt: skip
     parser.add_argument("--bf16", action="store_true", default=None, help="bfloat16 autocast.")
     parser.add_argument("--seed", type=int, help="Random seed (default 42).")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: CUDA when available).")
@@ -51,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         "gradient_accumulation_steps": args.grad_accum, "max_length": args.max_length,
         "warmup_ratio": args.warmup_ratio, "doc_stride": args.doc_stride, "version_2": args.version_2,
         "metric": args.metric, "early_stopping_patience": args.patience, "bf16": args.bf16, "seed": args.seed,
+        "classifier_pooling": args.classifier_pooling,
         "device": args.device, "resume": not args.no_resume, "progress": not args.no_progress,
     }  # fmt: skip
     task = args.task

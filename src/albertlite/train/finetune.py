@@ -65,6 +65,8 @@ class FinetuneSettings:
         regression: text classification with float labels (auto-detected when None).
         dropout: ALBERT hidden and attention dropout (None keeps the checkpoint's).
         classifier_dropout: the head's dropout (None keeps the checkpoint's).
+        classifier_pooling: "cls" (ALBERT's pooler on the first token) or "mean" (the pooler on the mean of
+            the real tokens) for text classification and multiple choice (None keeps the checkpoint's).
         group_by_length: batches of similar lengths.
         bf16: bfloat16 autocast for forward and loss.
         eval_batch_size: batch size for evaluation.
@@ -94,6 +96,7 @@ class FinetuneSettings:
     regression: bool | None = None
     dropout: float | None = None
     classifier_dropout: float | None = None
+    classifier_pooling: str | None = None
     group_by_length: bool = True
     bf16: bool = False
     eval_batch_size: int = 64
@@ -279,6 +282,8 @@ class _Run:
             )
         if self.settings.classifier_dropout is not None:
             overrides["classifier_dropout_prob"] = self.settings.classifier_dropout
+        if self.settings.classifier_pooling is not None:
+            overrides["classifier_pooling"] = self.settings.classifier_pooling
         self.model = model_class(self.task).from_pretrained(name_or_path, **overrides).to(self.device)
 
     # ----------------------------------------------------------------------- training
