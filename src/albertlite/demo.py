@@ -48,8 +48,8 @@ _SKIP_MODULES = frozenset(
 )
 # the fine-tuning task: label = the module a sentence comes from (distinct topics, enough sentences each)
 TASK_MODULES = ("logging", "difflib", "statistics", "ipaddress", "tarfile", "ssl")
-# small enough that nine CPU minutes buy 8M tokens of pretraining (a 256-wide model sees a third as many and
-# fine-tuned worse than from scratch; with 2000 steps the pretrained model won only with all the labels)
+# small enough that nine minutes on two cores buy 8M tokens of pretraining (a 256-wide model sees a third
+# as many and fine-tuned worse than from scratch; after 2000 steps pretraining helped only with all labels)
 DEMO_MODEL = {
     "base": "albert-base-v2", "embedding_size": 128, "hidden_size": 128, "num_hidden_layers": 4,
     "num_attention_heads": 2, "intermediate_size": 512, "max_position_embeddings": 64,
