@@ -40,6 +40,18 @@ RELATIVE_CONFIGS = {
 }  # fmt: skip
 
 
+# The seven model classes every framework has (each prefixed TF / Flax there).
+MODEL_CLASSES = (
+    "AlbertModel",
+    "AlbertForPreTraining",
+    "AlbertForMaskedLM",
+    "AlbertForSequenceClassification",
+    "AlbertForMultipleChoice",
+    "AlbertForTokenClassification",
+    "AlbertForQuestionAnswering",
+)
+
+
 def tiny_config(name: str = "shared", **overrides) -> AlbertConfig:
     settings = {**TINY, **{**CONFIGS, **RELATIVE_CONFIGS}[name], **overrides}
     return AlbertConfig(**settings)

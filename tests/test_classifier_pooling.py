@@ -140,9 +140,13 @@ def _cross_framework_batch(name: str, config: AlbertConfig) -> dict[str, np.ndar
     return {k: v.reshape(3, 2, -1) for k, v in batch.items()} if name == "AlbertForMultipleChoice" else batch
 
 
-def _torch_logits(model: torch.nn.Module, batch: dict[str, np.ndarray]) -> np.ndarray:
+def _assert_matches_pytorch(torch_model: torch.nn.Module, other, batch: dict[str, np.ndarray]) -> None:
+    """The TF or Flax model's logits equal PyTorch's within 1e-5, on its plain path and on its fast path."""
     with torch.no_grad():
-        return model(**{k: torch.from_numpy(v) for k, v in batch.items()}).logits.numpy()
+        expected = torch_model(**{k: torch.from_numpy(v) for k, v in batch.items()}).logits.numpy()
+    for enabled in (False, True):
+        with fast_path(enabled):
+            np.testing.assert_allclose(np.asarray(other(**batch).logits), expected, atol=1e-5, rtol=0)
 
 
 @pytest.mark.tf
@@ -159,12 +163,7 @@ def test_tensorflow_matches_pytorch(name, monkeypatch):
         modeling_tf.TFAlbertMainLayer, "_packed_call", lambda *a, **k: packed_calls.append(1) or original(*a, **k)
     )
     config = tiny_config("groups_inner", classifier_pooling="mean")
-    torch_model, tf_model = build_pair(name, config, seed=len(name))
-    batch = _cross_framework_batch(name, config)
-    expected = _torch_logits(torch_model, batch)
-    for enabled in (False, True):
-        with fast_path(enabled):
-            np.testing.assert_allclose(np.asarray(tf_model(**batch).logits), expected, atol=1e-5, rtol=0)
+    _assert_matches_pytorch(*build_pair(name, config, seed=len(name)), _cross_framework_batch(name, config))
     assert packed_calls, "TF's fast path did not run"
 
 
@@ -182,12 +181,7 @@ def test_flax_matches_pytorch(name, monkeypatch):
         modeling_flax.FlaxAlbertPreTrainedModel, "_packing", lambda *a: plans.append(original(*a)) or plans[-1]
     )
     config = tiny_config("groups_inner", classifier_pooling="mean")
-    torch_model, flax_model = build_pair(name, config)
-    batch = _cross_framework_batch(name, config)
-    expected = _torch_logits(torch_model, batch)
-    for enabled in (False, True):
-        with fast_path(enabled):
-            np.testing.assert_allclose(np.asarray(flax_model(**batch).logits), expected, atol=1e-5, rtol=0)
+    _assert_matches_pytorch(*build_pair(name, config), _cross_framework_batch(name, config))
     assert any(plan is not None for plan in plans), "Flax's fast path did not run"
 
 

@@ -16,17 +16,9 @@ from albertlite.cli import main
 from albertlite.fast import fast_path
 from albertlite.fast.export import dedupe_initializers, export_onnx, onnx_inputs, run_onnx
 
-from .conftest import tiny_config
+from .conftest import MODEL_CLASSES, tiny_config
 
-CLASSES = [
-    "AlbertModel",
-    "AlbertForPreTraining",
-    "AlbertForMaskedLM",
-    "AlbertForSequenceClassification",
-    "AlbertForTokenClassification",
-    "AlbertForQuestionAnswering",
-    "AlbertForMultipleChoice",
-]
+CLASSES = MODEL_CLASSES
 
 
 def _model(cls_name: str, config_name: str = "groups_inner", **overrides) -> torch.nn.Module:

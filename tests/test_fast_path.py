@@ -14,18 +14,11 @@ import albertlite
 from albertlite import modeling_torch
 from albertlite.fast import fast_path, fast_path_enabled, gemm, optimize, packed, set_fast_path
 
-from .conftest import CONFIGS, RELATIVE_CONFIGS, padded_batch, tiny_config
+from .conftest import CONFIGS, MODEL_CLASSES, RELATIVE_CONFIGS, padded_batch, tiny_config
 
 USES_FAST_PATH = True
 
-HEADS = [
-    "AlbertModel",
-    "AlbertForPreTraining",
-    "AlbertForMaskedLM",
-    "AlbertForSequenceClassification",
-    "AlbertForTokenClassification",
-    "AlbertForQuestionAnswering",
-]
+HEADS = [c for c in MODEL_CLASSES if c != "AlbertForMultipleChoice"]
 ALL_CONFIGS = [*CONFIGS, *RELATIVE_CONFIGS]
 TOLERANCE = 1e-4
 

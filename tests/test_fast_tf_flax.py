@@ -16,19 +16,11 @@ import pytest
 from albertlite.fast import fast_path
 from albertlite.fast.packing_plan import plan_packing
 
-from .conftest import padded_batch, tiny_config
+from .conftest import MODEL_CLASSES, padded_batch, tiny_config
 
 USES_FAST_PATH = True
 ATOL = 1e-4
-HEADS = (
-    "AlbertModel",
-    "AlbertForPreTraining",
-    "AlbertForMaskedLM",
-    "AlbertForSequenceClassification",
-    "AlbertForTokenClassification",
-    "AlbertForQuestionAnswering",
-    "AlbertForMultipleChoice",
-)
+HEADS = MODEL_CLASSES
 needs_tf = pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None, reason="needs TensorFlow")
 needs_flax = pytest.mark.skipif(importlib.util.find_spec("flax") is None, reason="needs Flax")
 
@@ -128,20 +120,18 @@ def tf_models():
     return build
 
 
+# every head on groups/inner, plus the shared config and both relative position types
+PACKED_CASES = [(head, "groups_inner") for head in HEADS] + [
+    ("AlbertModel", "shared"),
+    ("AlbertModel", "relative_key"),
+    ("AlbertForQuestionAnswering", "relative_key_query"),
+]
 XLA_CASE = ("AlbertModel", "shared")
 
 
 @pytest.mark.tf
 @needs_tf
-@pytest.mark.parametrize(
-    ("head", "name"),
-    [(head, "groups_inner") for head in HEADS]
-    + [
-        ("AlbertModel", "shared"),
-        ("AlbertModel", "relative_key"),
-        ("AlbertForQuestionAnswering", "relative_key_query"),
-    ],
-)
+@pytest.mark.parametrize(("head", "name"), PACKED_CASES)
 def test_tf_packed_equals_plain(tf_models, head, name):
     model = tf_models(head, name)
     batch, mask = _inputs(head, model.config)
@@ -190,15 +180,7 @@ def flax_models():
 
 @pytest.mark.flax
 @needs_flax
-@pytest.mark.parametrize(
-    ("head", "name"),
-    [(head, "groups_inner") for head in HEADS]
-    + [
-        ("AlbertModel", "shared"),
-        ("AlbertModel", "relative_key"),
-        ("AlbertForQuestionAnswering", "relative_key_query"),
-    ],
-)
+@pytest.mark.parametrize(("head", "name"), PACKED_CASES)
 def test_flax_packed_equals_plain(flax_models, head, name):
     model = flax_models(head, name)
     batch, mask = _inputs(head, model.config)

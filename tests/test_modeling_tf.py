@@ -19,19 +19,11 @@ import albertlite  # noqa: E402
 from albertlite import modeling_tf, modeling_torch  # noqa: E402
 from albertlite.config import AlbertConfig  # noqa: E402
 
-from .conftest import padded_batch, tiny_config  # noqa: E402
+from .conftest import MODEL_CLASSES, padded_batch, tiny_config  # noqa: E402
 
 pytestmark = pytest.mark.tf
 
-HEADS = (
-    "AlbertModel",
-    "AlbertForPreTraining",
-    "AlbertForMaskedLM",
-    "AlbertForSequenceClassification",
-    "AlbertForMultipleChoice",
-    "AlbertForTokenClassification",
-    "AlbertForQuestionAnswering",
-)
+HEADS = MODEL_CLASSES
 PARITY_CONFIGS = ("groups_inner", "e_equals_h", "relative_key_query")
 ATOL = 1e-4
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -9,19 +9,11 @@ import torch
 import albertlite
 from albertlite import AlbertConfig
 
-from .conftest import CONFIGS, padded_batch, tiny_config
+from .conftest import CONFIGS, MODEL_CLASSES, padded_batch, tiny_config
 
 transformers = pytest.importorskip("transformers")
 
-HEADS = [
-    "AlbertModel",
-    "AlbertForPreTraining",
-    "AlbertForMaskedLM",
-    "AlbertForSequenceClassification",
-    "AlbertForMultipleChoice",
-    "AlbertForTokenClassification",
-    "AlbertForQuestionAnswering",
-]
+HEADS = MODEL_CLASSES
 ATOL = 1e-5
 
 
