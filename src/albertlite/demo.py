@@ -294,30 +294,35 @@ def compare_starts(pretrained: Path | str, corpus: Corpus, settings: DemoSetting
     sentences one run moves by a few points, so the figures are means. The first seed's models stay on disk.
     """
     out = settings.output
+    seeds = [settings.seed + k for k in range(settings.finetune_seeds)]
+    # one random initialisation per seed, shared by both label budgets
+    scratch = {seed: scratch_copy(pretrained, out / "scratch-init" / f"seed-{seed}", seed) for seed in seeds}
     rows = []
     for count in sorted({min(settings.few_per_class, settings.train_per_class), settings.train_per_class}):
         train = per_class(corpus.train, count)
         folder = out if count == settings.train_per_class else out / f"{count}-per-class"
         runs: dict[str, list[dict[str, Any]]] = {"pretrained": [], "from_scratch": []}
-        for k in range(settings.finetune_seeds):
-            seed = settings.seed + k
-            keep = k == 0
-            scratch = scratch_copy(pretrained, out / "scratch-init" / f"seed-{seed}", seed)
+        for seed in seeds:
             for start, model, name in (
                 ("pretrained", pretrained, "finetuned"),
-                ("from_scratch", scratch, "finetuned-from-scratch"),
+                ("from_scratch", scratch[seed], "finetuned-from-scratch"),
             ):
-                target = folder / name if keep else out / "other-seeds" / f"{count}-{name}-{seed}"
+                target = folder / name if seed == seeds[0] else out / "other-seeds" / f"{count}-{name}-{seed}"
                 runs[start].append(finetune_task(model, train, corpus, target, settings, seed))
-        shutil.rmtree(out / "other-seeds", ignore_errors=True)
-        shutil.rmtree(out / "scratch-init", ignore_errors=True)
-        row: dict[str, Any] = {"train_per_class": count, "train_examples": len(train)}
-        for start, results in runs.items():
-            row[start] = {key: round(float(np.mean([r[key] for r in results])), 4) for key in ("accuracy", "f1", "mcc")}
-            row[start]["accuracy_per_seed"] = [round(r["accuracy"], 4) for r in results]
-        row["gain"] = round(row["pretrained"]["accuracy"] - row["from_scratch"]["accuracy"], 4)
-        rows.append(row)
+        rows.append(_budget_row(count, len(train), runs))
+    shutil.rmtree(out / "other-seeds", ignore_errors=True)
+    shutil.rmtree(out / "scratch-init", ignore_errors=True)
     return rows
+
+
+def _budget_row(count: int, examples: int, runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """One label budget's figures: each start's means over seeds, its accuracy per seed, and the gain."""
+    row: dict[str, Any] = {"train_per_class": count, "train_examples": examples}
+    for start, results in runs.items():
+        row[start] = {key: round(float(np.mean([r[key] for r in results])), 4) for key in ("accuracy", "f1", "mcc")}
+        row[start]["accuracy_per_seed"] = [round(r["accuracy"], 4) for r in results]
+    row["gain"] = round(row["pretrained"]["accuracy"] - row["from_scratch"]["accuracy"], 4)
+    return row
 
 
 def show_fill_mask(model: Path | str) -> list[tuple[str, list[str]]]:
