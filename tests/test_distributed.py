@@ -91,7 +91,8 @@ def test_two_process_ddp_matches_one_process(corpus, tmp_path):
     for name in one:
         np.testing.assert_allclose(two[name], one[name], atol=1e-4, err_msg=name)
     # both ranks wrote their generator states into each checkpoint
-    assert {"rng-0.pt", "rng-1.pt"} <= {p.name for p in (tmp_path / "ddp" / "checkpoints" / "step-00000020").iterdir()}
+    written = {p.name for p in (tmp_path / "ddp" / "checkpoints" / "step-00000020").iterdir()}
+    assert {"rng-0.json", "rng-1.json"} <= written
 
 
 @pytest.mark.slow

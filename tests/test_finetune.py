@@ -98,7 +98,7 @@ def test_resume_continues_from_the_last_finished_epoch(base_model, tmp_path):
             ft.finetune("classification", base_model, train, dev, tmp_path / "resumed", _settings(epochs=2))
     finally:
         ft._Run._save_resume_point = original
-    assert (tmp_path / "resumed" / ft.RESUME_DIR / "state.pt").is_file()
+    assert [p.name for p in (tmp_path / "resumed" / ft.RESUME_DIR).iterdir()] == ["step-00000003"]
     resumed = ft.finetune("classification", base_model, train, dev, tmp_path / "resumed", _settings(epochs=2))
     assert [h["epoch"] for h in resumed.history] == [1, 2]
     assert resumed.history[-1]["train_loss"] == pytest.approx(full.history[-1]["train_loss"], rel=1e-4)

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from albertlite.train import PretrainConfig, pretrain, resolve_model_config
-from albertlite.train.checkpointing import STATE_FILE, SUMMARY_FILE, list_checkpoints, load_checkpoint
+from albertlite.train.checkpointing import STATE_FILE, SUMMARY_FILE, list_checkpoints, load_checkpoint, rng_file_name
 from albertlite.train.metrics import read_metrics
 
 from .pretrain_helpers import TINY_MODEL, build_tiny_corpus, tiny_options
@@ -57,11 +57,11 @@ def test_pretrain_writes_model_tokenizer_metrics_and_checkpoints(corpus, tmp_pat
     assert not [p for p in (output / "checkpoints").iterdir() if p.name.startswith(".")]
     # the final model is the last checkpoint's, and loads with its tokenizer
     model = AlbertForPreTraining.from_pretrained(output)
-    state, rng = load_checkpoint(output / "checkpoints" / "step-00000012", rank=0)
-    for name, tensor in model.state_dict().items():
-        assert torch.equal(tensor, state["model"][name]), name
-    assert rng is not None and set(rng) >= {"torch", "numpy", "python"}
-    assert state["global_batch"] == 8 and state["data_position"] == 96
+    checkpoint = load_checkpoint(output / "checkpoints" / "step-00000012", rank=0)
+    for name, tensor in checkpoint.model.items():
+        assert torch.equal(tensor, model.state_dict()[name]), name
+    assert checkpoint.rng is not None and set(checkpoint.rng) >= {"torch", "numpy", "python"}
+    assert checkpoint.state["global_batch"] == 8 and checkpoint.state["data_position"] == 96
     assert AlbertTokenizer.from_pretrained(output).vocab_size == 70
 
 
@@ -180,8 +180,8 @@ def test_sigkill_then_resume_ends_with_the_weights_of_an_uninterrupted_run(corpu
     survivors = list_checkpoints(checkpoints)
     assert survivors and max(step for step, _ in survivors) < 40
     for step, path in survivors:
-        assert {STATE_FILE, SUMMARY_FILE, "rng-0.pt"} <= {p.name for p in path.iterdir()}
-        assert load_checkpoint(path, 0)[0]["step"] == step
+        assert {STATE_FILE, SUMMARY_FILE, rng_file_name(0)} <= {p.name for p in path.iterdir()}
+        assert load_checkpoint(path, 0).step == step
         assert json.loads((path / SUMMARY_FILE).read_text())["step"] == step
     resumed = pretrain(PretrainConfig(**{**options, "resume": True}))
     assert resumed.step == 40 and not resumed.first_eval

@@ -36,6 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from albertlite.checkpoints import legacy_flax
+from albertlite.checkpoints.files import MODEL_FILES, staged_directory
 from albertlite.checkpoints.hub import HUB_KWARGS
 from albertlite.checkpoints.names import LoadReport, check_shapes, match_keys
 from albertlite.checkpoints.state_dict import locate_weights, read_weight_files, write_safetensors
@@ -1127,8 +1128,11 @@ class FlaxAlbertPreTrainedModel:
         if directory.exists() and not directory.is_dir():
             raise ValueError(f"save_pretrained expects a directory, but {directory} is a file.")
         # Like transformers' Flax models, record the PyTorch class name so that AutoModel finds the head.
-        self.config.copy(architectures=[type(self).__name__.removeprefix("Flax")]).save_pretrained(directory)
-        write_safetensors(self.state_dict(params), directory, framework="np", max_shard_bytes=max_shard_bytes)
+        config = self.config.copy(architectures=[type(self).__name__.removeprefix("Flax")])
+        state = self.state_dict(params)
+        with staged_directory(directory, replaces=MODEL_FILES) as staging:  # all or nothing, as in PyTorch
+            config.save_pretrained(staging)
+            write_safetensors(state, staging, framework="np", max_shard_bytes=max_shard_bytes)
 
 
 class FlaxAlbertModel(FlaxAlbertPreTrainedModel):

@@ -33,6 +33,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from albertlite.checkpoints.files import MODEL_FILES, staged_directory
 from albertlite.checkpoints.hub import HUB_KWARGS
 from albertlite.checkpoints.legacy_tf import tf_name_to_key
 from albertlite.checkpoints.names import LoadReport, check_shapes, match_keys
@@ -701,11 +702,12 @@ class TFAlbertPreTrainedModel(keras.Model):
         directory = Path(save_directory)
         if directory.exists() and not directory.is_dir():
             raise ValueError(f"save_pretrained expects a directory, but {directory} is a file.")
-        directory.mkdir(parents=True, exist_ok=True)
         # The PyTorch class name, as transformers' TF models wrote it, so that every framework picks the same head.
         self.config.extra["architectures"] = [type(self).__name__.removeprefix("TF")]
-        self.config.save_pretrained(directory)
-        write_safetensors(self.state_dict(), directory, framework="np", max_shard_bytes=max_shard_size)
+        state = self.state_dict()
+        with staged_directory(directory, replaces=MODEL_FILES) as staging:  # all or nothing, as in PyTorch
+            self.config.save_pretrained(staging)
+            write_safetensors(state, staging, framework="np", max_shard_bytes=max_shard_size)
         return directory
 
     @classmethod

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from albertlite.checkpoints.files import atomic_write
+from albertlite.checkpoints.files import MODEL_FILES, atomic_write, staged_directory
 from albertlite.checkpoints.hub import HUB_KWARGS
 from albertlite.checkpoints.names import TIED_DECODER_KEYS, LoadReport, check_shapes, match_keys
 from albertlite.checkpoints.state_dict import (
@@ -496,14 +496,15 @@ class AlbertPreTrainedModel(nn.Module):
         directory = Path(save_directory)
         if directory.exists() and not directory.is_dir():
             raise ValueError(f"save_pretrained expects a directory, but {directory} is a file.")
-        directory.mkdir(parents=True, exist_ok=True)
         self.config.extra["architectures"] = [type(self).__name__]
-        self.config.save_pretrained(directory)
         state = {k: v.detach().cpu() for k, v in self.state_dict().items() if k not in TIED_DECODER_KEYS}
-        if safe_serialization:
-            write_safetensors(state, directory, framework="pt", max_shard_bytes=_parse_size(max_shard_size))
-        else:
-            atomic_write(directory / PT_WEIGHTS_NAME, lambda tmp: torch.save(state, tmp))
+        # config and weights replace the previous ones together: a failed save leaves the old model loadable
+        with staged_directory(directory, replaces=MODEL_FILES) as staging:
+            self.config.save_pretrained(staging)
+            if safe_serialization:
+                write_safetensors(state, staging, framework="pt", max_shard_bytes=_parse_size(max_shard_size))
+            else:
+                atomic_write(staging / PT_WEIGHTS_NAME, lambda tmp: torch.save(state, tmp))
         return directory
 
     # --------------------------------------------------------------------------- loading

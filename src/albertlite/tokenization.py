@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import sentencepiece as spm
 
-from albertlite.checkpoints.files import atomic_write_bytes, atomic_write_text
+from albertlite.checkpoints.files import TOKENIZER_FILES, atomic_write_bytes, atomic_write_text, staged_directory
 from albertlite.checkpoints.hub import HUB_KWARGS, resolve_file
 
 logger = logging.getLogger(__name__)
@@ -796,12 +796,14 @@ class AlbertTokenizerBase(ABC):
         directory = Path(save_directory)
         if directory.exists() and not directory.is_dir():
             raise NotADirectoryError(f"{directory} exists and is not a directory.")
-        directory.mkdir(parents=True, exist_ok=True)
-        config_path = directory / TOKENIZER_CONFIG_FILE
-        map_path = directory / SPECIAL_TOKENS_MAP_FILE
-        atomic_write_text(config_path, json.dumps(self._config_dict(), indent=2, ensure_ascii=False) + "\n")
-        atomic_write_text(map_path, json.dumps(self._special_tokens_map_json(), indent=2, ensure_ascii=False) + "\n")
-        return (str(config_path), str(map_path), *self._save_model_files(directory))
+        # the tokenizer's files replace the previous ones together; a model's files beside them stay
+        with staged_directory(directory, replaces=TOKENIZER_FILES) as staging:
+            config_json = json.dumps(self._config_dict(), indent=2, ensure_ascii=False) + "\n"
+            atomic_write_text(staging / TOKENIZER_CONFIG_FILE, config_json)
+            map_json = json.dumps(self._special_tokens_map_json(), indent=2, ensure_ascii=False) + "\n"
+            atomic_write_text(staging / SPECIAL_TOKENS_MAP_FILE, map_json)
+            written = [Path(path).name for path in self._save_model_files(staging)]
+        return tuple(str(directory / name) for name in (TOKENIZER_CONFIG_FILE, SPECIAL_TOKENS_MAP_FILE, *written))
 
     @abstractmethod
     def _save_model_files(self, directory: Path) -> tuple[str, ...]:

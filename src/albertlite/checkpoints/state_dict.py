@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from albertlite.checkpoints.files import atomic_write, atomic_write_text
+from albertlite.checkpoints.files import atomic_write, atomic_write_text, write_errors_as_os_errors
 from albertlite.checkpoints.hub import CheckpointNotFoundError, resolve_file
 
 SAFE_WEIGHTS_NAME = "model.safetensors"
@@ -150,7 +150,8 @@ def write_safetensors(
         else [f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors" for i in range(len(shards))]
     )
     for name, shard in zip(names, shards):
-        atomic_write(directory / name, lambda tmp, shard=shard: _save(shard, tmp, framework))
+        with write_errors_as_os_errors(directory / name):
+            atomic_write(directory / name, lambda tmp, shard=shard: _save(shard, tmp, framework))
     for stale in (SAFE_WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME) if len(shards) > 1 else (SAFE_WEIGHTS_INDEX_NAME,):
         (directory / stale).unlink(missing_ok=True)
     if len(shards) > 1:

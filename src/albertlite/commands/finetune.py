@@ -40,7 +40,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--bf16", action="store_true", default=None, help="bfloat16 autocast.")
     parser.add_argument("--seed", type=int, help="Random seed (default 42).")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: CUDA when available).")
-    parser.add_argument("--no-resume", action="store_true", help="Start over even if --output holds a stopped run.")
+    parser.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="Start over even if --output holds a stopped run. Without it a stopped run resumes "
+        "from its last finished epoch, and refuses (naming each difference) when the data, model, "
+        "labels, batch size, learning rate, seed or other training settings differ from the "
+        "stopped run's; --epochs, --max-steps, --patience, --device and --bf16 may change.",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="Replace --output whole when it holds another kind of model, run or data.",
+    )
     parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
     parser.set_defaults(handler=run)
 
@@ -56,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         "metric": args.metric, "early_stopping_patience": args.patience, "bf16": args.bf16, "seed": args.seed,
         "classifier_pooling": args.classifier_pooling,
         "device": args.device, "resume": not args.no_resume, "progress": not args.no_progress,
+        "overwrite": args.overwrite or None,
     }  # fmt: skip
     task = args.task
     if args.recipe:

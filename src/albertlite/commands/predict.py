@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from albertlite.checkpoints.files import atomic_write_text
+from albertlite.checkpoints.run_dir import check_apart
 from albertlite.data.tasks import TASKS
 
 
@@ -31,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not Path(args.input).is_file():
         raise FileNotFoundError(f"--input {args.input}: no such file.")
+    if args.output != "-":
+        check_apart(args.output, "--output", {"--input": args.input, "--model": args.model})
     task = args.task or _recorded_task(args.model)
     rows = predict(
         task, args.model, args.input, batch_size=args.batch_size, max_length=args.max_length,
@@ -40,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output == "-":
         print(text, end="")
     else:
-        Path(args.output).write_text(text, encoding="utf-8")
+        atomic_write_text(args.output, text)  # a reader never sees half the predictions
         print(f"wrote {len(rows)} predictions to {args.output}")
     return 0
 

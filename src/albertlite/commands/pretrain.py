@@ -66,8 +66,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 _BOOL_HELP = {
     "bf16": "bfloat16 autocast.",
-    "resume": "Continue from the newest checkpoint in --output.",
-    "overwrite": "Start afresh, deleting the checkpoints in --output.",
+    "resume": "Continue from the newest intact checkpoint in --output; refused, naming each difference, when the data, "
+    "model config, global batch, seed or optimizer settings differ from the checkpoint's (--steps, evaluation, "
+    "saving and logging options may change).",
+    "overwrite": "Start afresh, replacing --output whole (its checkpoints, metrics and model), or replace a "
+    "directory that holds another kind of model or data.",
     "deterministic": "Deterministic algorithms only (bit-exact reruns and resumes).",
     "no_tensorboard": "Do not write TensorBoard events.",
     "no_plot": "Do not draw curves.png.",

@@ -8,7 +8,11 @@ dupe_factor``: lower ``chunk_chars`` for large dupe factors), and since every do
 seed the bytes written do not depend on the number of workers.
 
 Workers are started with "spawn", so a script that calls :func:`write_pretraining_shards` with ``workers > 1``
-needs the usual ``if __name__ == "__main__":`` guard.
+needs the usual ``if __name__ == "__main__":`` guard. A worker ends by itself when the main process dies.
+
+The dataset is written into a hidden sibling of ``output_dir`` and takes its place in one rename when complete:
+an interrupted run leaves the previous dataset (or nothing) in ``output_dir``, never a mix of old and new shards,
+and the next run deletes the interrupted one's files.
 """
 
 from __future__ import annotations
@@ -18,14 +22,18 @@ import dataclasses
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from albertlite.checkpoints.files import staged_directory
+from albertlite.checkpoints.run_dir import OutputLock, check_apart, claim_output
 from albertlite.data.corpus import read_documents
 from albertlite.data.pretraining import InstanceBuilder, InstanceSettings, chunk_documents
-from albertlite.data.shards import InstanceBatch, ShardWriter, token_dtype_for, vocab_hash
+from albertlite.data.shards import MANIFEST, InstanceBatch, ShardWriter, token_dtype_for, vocab_hash
 
 logger = logging.getLogger(__name__)
 
@@ -63,16 +71,41 @@ def write_pretraining_shards(
     missing = [str(path) for path in input_files if not Path(path).is_file()]
     if missing:
         raise FileNotFoundError(f"input file not found: {missing[0]}")
+    tokenizer_path = tokenizer if isinstance(tokenizer, (str, os.PathLike)) else None
+    inputs = {"--tokenizer": tokenizer_path, **{f"--input {path}": path for path in input_files}}
+    check_apart(output_dir, "--output", inputs)
     instance_settings = InstanceSettings(**settings)
     builder = InstanceBuilder(load_tokenizer(tokenizer), instance_settings)
+    with OutputLock(output_dir, "albertlite pretrain-data"):
+        cleared = claim_output(output_dir, "pretraining data", overwrite=overwrite)
+        if (Path(output_dir) / MANIFEST).exists() and not (overwrite or cleared):
+            raise ValueError(f"{output_dir} already holds pretraining data (manifest.json); pass --overwrite to "
+                             "replace it")  # fmt: skip
+        # the old dataset's files (and any an interrupted run left) are replaced; other files stay
+        with staged_directory(output_dir, replaces=_DATASET_FILES) as staging:
+            return _write(builder, tokenizer, input_files, staging, text_format, workers, instances_per_shard)
+
+
+_DATASET_FILES = (MANIFEST, "word_start.npy", "shard-*", ".shard-*", ".word_start.npy.*", f".{MANIFEST}.*")
+
+
+def _write(
+    builder: InstanceBuilder,
+    tokenizer: Any,
+    input_files: Sequence[str | os.PathLike],
+    directory: Path,
+    text_format: str,
+    workers: int,
+    instances_per_shard: int,
+) -> dict[str, Any]:
+    instance_settings = builder.settings
     token_dtype = token_dtype_for(builder.tokenizer.vocab_size)
     writer = ShardWriter(
-        output_dir,
+        directory,
         token_dtype=token_dtype,
         word_start=builder.masker.word_start,
         metadata=_metadata(builder, input_files, text_format),
         instances_per_shard=instances_per_shard,
-        overwrite=overwrite,
     )
     documents = read_documents(input_files, text_format=text_format)
     chunks = chunk_documents(documents, instance_settings.chunk_size, instance_settings.chunk_chars)
@@ -125,9 +158,17 @@ def _serial(builder: InstanceBuilder, chunks: Iterator[tuple[int, list]], token_
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(tokenizer: Any, settings: InstanceSettings, token_dtype: str) -> None:
+def _init_worker(tokenizer: Any, settings: InstanceSettings, token_dtype: str, parent: int) -> None:
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
     _WORKER["builder"] = InstanceBuilder(load_tokenizer(tokenizer), settings)
     _WORKER["token_dtype"] = token_dtype
+
+
+def _exit_with_parent(parent: int, interval: float = 0.2) -> None:
+    """End this worker once the main process is gone (killed without a chance to stop its pool)."""
+    while os.getppid() == parent:
+        time.sleep(interval)
+    os._exit(1)
 
 
 def _build_chunk(first_index: int, documents: list) -> InstanceBatch:
@@ -145,7 +186,7 @@ def _parallel(
     # spawn, not fork: the parent may hold threads (tokenizers, BLAS) that fork would copy mid-lock.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                             initargs=(tokenizer, settings, token_dtype)) as pool:  # fmt: skip
+                             initargs=(tokenizer, settings, token_dtype, os.getpid())) as pool:  # fmt: skip
         pending: collections.deque[Future] = collections.deque()
         for first_index, documents in chunks:
             pending.append(pool.submit(_build_chunk, first_index, documents))

@@ -3,7 +3,9 @@
 The loop: AdamW with linear warm-up then linear decay (LayerNorm weights and biases excluded from weight
 decay), dynamic padding, length-grouped batches, gradient accumulation, optional bf16 autocast, an
 evaluation after every epoch, the best epoch (by the task's metric) kept in ``output_dir``, early stopping,
-and resumption of an interrupted run from its last finished epoch (``output_dir/last-epoch/``).
+and resumption of an interrupted run from its last finished epoch (``output_dir/checkpoints/``, the pickle-free
+format of :mod:`albertlite.train.checkpointing`). The output directory is locked for the run, never one of its
+inputs, and every save (model, tokenizer and task.json together) replaces the previous one in one rename.
 
 The data side is :mod:`albertlite.data.tasks`; the same features feed TensorFlow and Flax loops.
 """
@@ -14,6 +16,7 @@ import json
 import logging
 import math
 import os
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -24,9 +27,12 @@ import torch
 from tqdm.auto import tqdm
 
 from albertlite import metrics
+from albertlite.checkpoints.files import MODEL_FILES, TOKENIZER_FILES, atomic_write_text, staged_directory
+from albertlite.checkpoints.run_dir import OutputLock, check_apart, claim_output, clear_directory, directory_kind
 from albertlite.data import tasks
 from albertlite.data.masking import NgramMasker
 from albertlite.recipes import get_recipe
+from albertlite.train import checkpointing as ckpt
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +51,22 @@ DEFAULT_METRICS = {
     "masked-lm": "accuracy",
 }
 RESULTS_FILE = "finetune_results.json"
-RESUME_DIR = "last-epoch"
+TASK_FILE = "task.json"
+RESUME_DIR = "checkpoints"  # the end of every epoch, removed when the run ends
+LEGACY_RESUME_FILE = "last-epoch/state.pt"  # albertlite 0.x's pickled resume point: refused, never loaded
+KEEP_RESUME_POINTS = 2  # the newest intact one is used; the one before is the fallback
+START_OVER = "pass --no-resume to start over"
+# settings a resumed run must share with the stopped one, and how the user names them
+FIXED_SETTINGS = {
+    "task": "--task", "model": "--model", "train": "--train (its contents)",
+    "validation": "--validation (its contents)", "labels": "the labels", "regression": "regression",
+    "learning_rate": "--lr", "batch_size": "--batch-size", "gradient_accumulation_steps": "--grad-accum",
+    "warmup": "--warmup-ratio", "weight_decay": "weight_decay", "max_grad_norm": "max_grad_norm",
+    "max_length": "--max-length", "doc_stride": "--doc-stride", "max_query_length": "max_query_length",
+    "dropout": "dropout", "classifier_dropout": "classifier_dropout", "classifier_pooling": "--classifier-pooling",
+    "group_by_length": "group_by_length", "seed": "--seed", "metric": "--metric", "mlm_probability": "mlm_probability",
+    "version_2": "--version-2",
+}  # fmt: skip
 
 
 @dataclass
@@ -77,7 +98,10 @@ class FinetuneSettings:
         seed: seed of initialisation, shuffling and masking.
         device: "cpu", "cuda", ... (default: CUDA when available).
         progress: show tqdm progress bars.
-        resume: continue from ``output_dir/last-epoch`` when it exists.
+        resume: continue from the newest intact end-of-epoch checkpoint in ``output_dir`` when there is one. The
+            data, model, labels, batch, seed and optimizer settings must be the stopped run's (a difference is
+            refused, naming it); epochs, steps, patience, evaluation batch, device and bf16 may change.
+        overwrite: replace ``output_dir`` whole when it holds another kind of model or run (and start over).
         recipe: the recipe the settings came from (recorded in the results).
     """
 
@@ -111,6 +135,7 @@ class FinetuneSettings:
     device: str | None = None
     progress: bool = True
     resume: bool = True
+    overwrite: bool = False
     recipe: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -204,20 +229,34 @@ def finetune(
     task = tasks.canonical_task(task)
     settings = settings or FinetuneSettings()
     output = Path(output_dir)
-    tokenizer = tokenizer if tokenizer is not None else load_tokenizer(model)
-    train_examples = tasks.load_examples(train, task)
-    eval_examples = tasks.load_examples(validation, task) if validation is not None else None
-    run = _Run(task, settings, tokenizer, output)
-    run.build_labels(train_examples, tasks.dataset_label_names(train, task))
-    if eval_examples is not None:
-        source = str(validation) if isinstance(validation, (str, os.PathLike)) else "validation data"
-        tasks.check_labels(eval_examples, task, run.label_list, source)
-        if task == "question-answering" and not settings.version_2:
-            _check_answerable(eval_examples, source)
-    train_features = run.features(train_examples, training=True)
-    eval_features = run.features(eval_examples, training=False) if eval_examples is not None else None
-    run.load_model(model)
-    return run.train(train_features, eval_examples, eval_features)
+    check_apart(output, "--output", {"--model": model, "--train": train, "--validation": validation})
+    kind = f"a fine-tuned {task} model"
+    with OutputLock(output, "albertlite finetune"):
+        cleared = claim_output(output, kind, overwrite=settings.overwrite)
+        if settings.overwrite and not cleared and directory_kind(output) == kind:
+            clear_directory(output)
+        tokenizer = tokenizer if tokenizer is not None else load_tokenizer(model)
+        train_examples = tasks.load_examples(train, task)
+        eval_examples = tasks.load_examples(validation, task) if validation is not None else None
+        run = _Run(task, settings, tokenizer, output)
+        run.build_labels(train_examples, tasks.dataset_label_names(train, task))
+        if eval_examples is not None:
+            source = str(validation) if isinstance(validation, (str, os.PathLike)) else "validation data"
+            tasks.check_labels(eval_examples, task, run.label_list, source)
+            if task == "question-answering" and not settings.version_2:
+                _check_answerable(eval_examples, source)
+        run.identity = {"model": _model_identity(model), "train": ckpt.fingerprint(train),
+                        "validation": None if validation is None else ckpt.fingerprint(validation)}  # fmt: skip
+        train_features = run.features(train_examples, training=True)
+        eval_features = run.features(eval_examples, training=False) if eval_examples is not None else None
+        run.load_model(model)
+        return run.train(train_features, eval_examples, eval_features)
+
+
+def _model_identity(model: str | os.PathLike) -> str:
+    """What a resumed run checks of the starting checkpoint: its config's contents (or its Hub id)."""
+    config = Path(model) / "config.json"
+    return ckpt.fingerprint(config) if config.is_file() else str(model)
 
 
 def _check_answerable(examples: Sequence[Mapping[str, Any]], source: str) -> None:
@@ -237,6 +276,7 @@ class _Run:
     def __init__(self, task: str, settings: FinetuneSettings, tokenizer: Any, output: Path) -> None:
         self.task, self.settings, self.tokenizer, self.output = task, settings, tokenizer, output
         self.metric = settings.metric or DEFAULT_METRICS[task]
+        self.identity: dict[str, Any] = {}
         self.label_list: list[str] | None = None
         self.regression = bool(settings.regression)
         self.device = torch.device(settings.device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -300,9 +340,14 @@ class _Run:
         epochs = math.ceil(total_steps / steps_per_epoch)
         warmup = s.warmup_steps if s.warmup_steps is not None else int(total_steps * s.warmup_ratio)
         optimizer = torch.optim.AdamW(_parameter_groups(self.model, s.weight_decay), lr=s.learning_rate)
+        checkpoint = self._resume_point()
+        if checkpoint is not None:  # a longer or shorter run keeps the stopped run's warm-up
+            warmup = int(checkpoint.state["settings"]["warmup"])
+        self.warmup = warmup
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _linear_schedule(warmup, total_steps))
         state = {"epoch": 0, "step": 0, "best": None, "stale": 0, "history": []}
-        state = self._resume(optimizer, scheduler, state)
+        if checkpoint is not None:
+            state = self._resume(checkpoint, optimizer, scheduler)
         progress = tqdm(total=total_steps, initial=state["step"], desc="fine-tuning", disable=not s.progress)
         while state["epoch"] < epochs and state["step"] < total_steps:
             rng = np.random.default_rng(s.seed + state["epoch"])  # per epoch, so a resumed run masks the same
@@ -323,7 +368,7 @@ class _Run:
         if eval_features is None and state["history"]:
             self.save(self.output, state["history"][-1])
         self._write_results(state)
-        _remove_tree(self.output / RESUME_DIR)
+        self._remove_resume_points()
         return FinetuneResult(self.output, state["best"], self.metric, state["history"], state["epoch"])
 
     def _epoch(self, features, micro, optimizer, scheduler, state, total_steps, progress, rng) -> float:
@@ -389,10 +434,12 @@ class _Run:
 
     # ----------------------------------------------------------------------- saving and resuming
     def save(self, directory: Path, record: Mapping[str, Any]) -> None:
-        self.model.save_pretrained(directory)
-        self.tokenizer.save_pretrained(directory)
+        """Model, tokenizer and task.json, replacing the previous ones together (the resume points stay)."""
         info = {"task": self.task, "labels": self.label_list, "regression": self.regression, "metrics": dict(record)}
-        (directory / "task.json").write_text(json.dumps(info, indent=2) + "\n")
+        with staged_directory(directory, replaces=(*MODEL_FILES, *TOKENIZER_FILES, TASK_FILE)) as staging:
+            self.model.save_pretrained(staging)
+            self.tokenizer.save_pretrained(staging)
+            (staging / TASK_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
 
     def _write_results(self, state: dict[str, Any]) -> None:
         results = {
@@ -402,34 +449,59 @@ class _Run:
             "history": state["history"],
             "settings": {k: v for k, v in asdict(self.settings).items() if k != "extra"},
         }
-        self.output.mkdir(parents=True, exist_ok=True)
-        (self.output / RESULTS_FILE).write_text(json.dumps(results, indent=2, default=str) + "\n")
+        atomic_write_text(self.output / RESULTS_FILE, json.dumps(results, indent=2, default=str) + "\n")
+
+    def _settings(self) -> dict[str, Any]:
+        """What a resume point records of the run, to compare on resume (see FIXED_SETTINGS)."""
+        recorded = {k: v for k, v in asdict(self.settings).items() if k not in ("extra", "resume", "overwrite")}
+        recorded.pop("warmup_ratio"), recorded.pop("warmup_steps")
+        return {**recorded, **self.identity, "task": self.task, "labels": self.label_list,
+                "regression": self.regression, "metric": self.metric, "warmup": self.warmup}  # fmt: skip
 
     def _save_resume_point(self, optimizer, scheduler, state) -> None:
         directory = self.output / RESUME_DIR
         directory.mkdir(parents=True, exist_ok=True)
-        snapshot = {
-            "model": self.model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "state": state,
-            "torch_rng": torch.get_rng_state(),
-        }
-        tmp = directory / "state.pt.tmp"
-        torch.save(snapshot, tmp)
-        os.replace(tmp, directory / "state.pt")
+        temp = ckpt.temp_dir_for(directory, state["step"])
+        shutil.rmtree(temp, ignore_errors=True)
+        temp.mkdir()
+        kind = f"a fine-tuned {self.task} model"
+        record = {**state, "kind": kind, "scheduler": scheduler.state_dict(), "settings": self._settings()}
+        with ckpt.discard_on_failure(temp):
+            ckpt.write_rng_state(temp, 0)
+            ckpt.write_training_state(temp, self.model, optimizer, record)
+            ckpt.finish_checkpoint(temp, {"step": state["step"], "epoch": state["epoch"], "kind": kind})
+        ckpt.prune_checkpoints(directory, KEEP_RESUME_POINTS)
 
-    def _resume(self, optimizer, scheduler, state) -> dict[str, Any]:
-        path = self.output / RESUME_DIR / "state.pt"
-        if not (self.settings.resume and path.is_file()):
-            return state
-        snapshot = torch.load(path, map_location=self.device, weights_only=False)
-        self.model.load_state_dict(snapshot["model"])
-        optimizer.load_state_dict(snapshot["optimizer"])
-        scheduler.load_state_dict(snapshot["scheduler"])
-        torch.set_rng_state(snapshot["torch_rng"])
-        logger.info("resuming after epoch %d (step %d)", snapshot["state"]["epoch"], snapshot["state"]["step"])
-        return snapshot["state"]
+    def _resume_point(self) -> ckpt.Checkpoint | None:
+        """The newest intact resume point when resuming; otherwise the old ones are deleted (a fresh start)."""
+        legacy = self.output / LEGACY_RESUME_FILE
+        if not self.settings.resume or self.settings.overwrite:
+            self._remove_resume_points()
+            return None
+        if legacy.exists():
+            raise ckpt.CheckpointError(f"{ckpt.LegacyCheckpointError(legacy)}: {START_OVER}")
+        directory = self.output / RESUME_DIR
+        ckpt.clean_checkpoint_dir(directory)
+        return ckpt.load_latest(directory, 0, START_OVER)
+
+    def _resume(self, checkpoint: ckpt.Checkpoint, optimizer, scheduler) -> dict[str, Any]:
+        recorded = checkpoint.state["settings"]
+        ckpt.check_resume_settings(checkpoint.path, recorded, self._settings(), FIXED_SETTINGS, START_OVER)
+        checkpoint.load_into(self.model, optimizer)
+        scheduler.load_state_dict(checkpoint.state["scheduler"])
+        if checkpoint.rng is not None:
+            ckpt.set_rng_state(checkpoint.rng)
+        state = {k: checkpoint.state[k] for k in ("epoch", "step", "best", "stale", "history")}
+        logger.info("resuming after epoch %d (step %d)", state["epoch"], state["step"])
+        return state
+
+    def _remove_resume_points(self) -> None:
+        for path in (self.output / RESUME_DIR, (self.output / LEGACY_RESUME_FILE).parent):
+            if path.is_dir():
+                trash = path.parent / f".trash-{path.name}"  # renamed first: never a half-deleted resume point
+                shutil.rmtree(trash, ignore_errors=True)
+                os.replace(path, trash)
+                shutil.rmtree(trash, ignore_errors=True)
 
 
 def _parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
@@ -448,13 +520,6 @@ def _linear_schedule(warmup: int, total: int):
         return max(0.0, (total - step) / max(1, total - warmup))
 
     return factor
-
-
-def _remove_tree(path: Path) -> None:
-    if path.is_dir():
-        for child in path.iterdir():
-            child.unlink()
-        path.rmdir()
 
 
 # --------------------------------------------------------------------------- inference and metrics

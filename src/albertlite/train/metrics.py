@@ -20,8 +20,18 @@ TENSORBOARD_DIR = "tensorboard"
 
 def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:
     """The records of a metrics.jsonl file (each has ``step`` and ``split``: "train" or "eval")."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines() if Path(path).is_file() else []
-    return [json.loads(line) for line in lines if line.strip()]
+    text = Path(path).read_text(encoding="utf-8", errors="replace") if Path(path).is_file() else ""
+    lines = [line for line in text.splitlines() if line.strip()]
+    records = []
+    for number, line in enumerate(lines, 1):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            if number < len(lines):
+                raise ValueError(f"{path}, line {number}: not a JSON record") from None
+            # the last line of a run killed (or out of disk space) mid-write: the records before it stand
+            logger.warning("%s: ignoring its unfinished last line", path)
+    return records
 
 
 class MetricsLogger:

@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from albertlite.checkpoints.files import MODEL_FILES, TOKENIZER_FILES, staged_directory
+from albertlite.checkpoints.run_dir import OutputLock, check_apart, claim_output, clear_directory, directory_kind
 from albertlite.config import AlbertConfig
 from albertlite.data.shards import IGNORE_INDEX, PretrainingShards, collate_pretraining_batch, vocab_hash
 from albertlite.optim import OPTIMIZERS, SCHEDULES, LearningRateSchedule, build_optimizer, clip_grad_norm
@@ -43,8 +45,24 @@ from albertlite.train.metrics import CURVES_FILE, METRICS_FILE, MetricsLogger, p
 
 logger = logging.getLogger(__name__)
 
-TOKENIZER_FILES = ("spiece.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 CHECKPOINT_DIR = "checkpoints"
+RUN_KIND = "a pretraining run"  # what an output directory holds, for the checks of run_dir.claim_output
+START_OVER = "pass --overwrite to start over"
+# settings a resumed run must share with its checkpoint, and how the user names them
+FIXED_SETTINGS = {
+    "data": "--data (its contents)",
+    "model_config": "--model-config",
+    "global_batch": "the global batch (--batch-size x processes x --accumulation)",
+    "seed": "--seed",
+    "lr": "--lr",
+    "warmup": "--warmup-steps",
+    "optimizer": "--optimizer",
+    "schedule": "--schedule",
+    "weight_decay": "--weight-decay",
+    "max_grad_norm": "--max-grad-norm",
+    "dynamic_masking": "--dynamic-masking",
+    "shuffle": "--no-shuffle",
+}
 # order of the summed statistics of a batch (see PretrainingObjective)
 _STATS = ("mlm_loss_sum", "mlm_correct", "masked", "sop_loss_sum", "sop_correct", "pairs", "tokens")
 
@@ -80,8 +98,11 @@ class PretrainConfig:
         eval_samples: evaluate on the first this many held-out instances (0: all).
         eval_batch_size: per-process evaluation batch (None: ``batch_size``).
         dynamic_masking: mask on read, a fresh mask each epoch (None: when the shards were written unmasked).
-        resume: continue from the newest checkpoint in ``output`` (start fresh when there is none).
-        overwrite: start fresh even though ``output`` holds checkpoints (they are deleted).
+        resume: continue from the newest intact checkpoint in ``output`` (start fresh when there is none). The
+            data, model config, global batch, seed and optimizer settings must be those of the checkpoint; steps,
+            evaluation, saving and logging settings may change (and a new ``steps`` moves the schedule's end).
+        overwrite: start fresh even though ``output`` holds a run (it is replaced whole), or replace a directory
+            that holds another kind of model or data.
         deterministic: ``torch.use_deterministic_algorithms(True)``, for bit-exact runs.
         threads: torch intra-op threads (None leaves torch's choice).
         device: "cpu", "cuda" or None (CUDA when available).
@@ -135,7 +156,7 @@ class PretrainConfig:
         if self.lr <= 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.resume and self.overwrite:
-            raise ValueError("resume and overwrite exclude each other")
+            raise ValueError("--resume and --overwrite exclude each other")
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> PretrainConfig:
@@ -293,6 +314,8 @@ class _Trainer:
         self.config, self.context = config, context
         self.output = Path(config.output)
         self.checkpoint_dir = self.output / CHECKPOINT_DIR
+        inputs = {"--data": config.data, "--tokenizer": config.tokenizer, "--eval-data": config.eval_data}
+        check_apart(self.output, "--output", inputs)
         self.data = PretrainingShards(config.data, dynamic_masking=config.dynamic_masking)
         self.eval_data = PretrainingShards(config.eval_data) if config.eval_data else None
         self._check_tokenizer()
@@ -308,7 +331,8 @@ class _Trainer:
             )
         self.order = GlobalOrder(len(self.data), config.seed, shuffle=config.shuffle)
         self.global_batch = config.batch_size * context.world_size * config.accumulation
-        self.schedule = LearningRateSchedule(config.lr, config.steps, config.warmup, kind=config.schedule)
+        self.warmup = config.warmup
+        self.schedule = LearningRateSchedule(config.lr, config.steps, self.warmup, kind=config.schedule)
 
     # ------------------------------------------------------------------ set-up
     def _check_tokenizer(self) -> None:
@@ -344,37 +368,64 @@ class _Trainer:
         if self.context.is_main:
             self._prepare_output()
         barrier(self.context)
-        path = ckpt.latest_checkpoint(self.checkpoint_dir) if self.config.resume else None
-        if path is None:
-            if self.config.resume:
-                logger.info("no checkpoint in %s: starting from step 0", self.checkpoint_dir)
+        if not self.config.resume:
             return 0
-        state, rng = ckpt.load_checkpoint(path, self.context.rank)
-        if state["global_batch"] != self.global_batch:
-            raise ValueError(
-                f"{path} was written with a global batch of {state['global_batch']}; this run has "
-                f"{self.global_batch} (batch_size x processes x accumulation must stay the same to resume)"
-            )
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if rng is not None:
-            ckpt.set_rng_state(rng)
+        checkpoint = ckpt.load_latest(self.checkpoint_dir, self.context.rank, START_OVER)
+        if checkpoint is None:
+            logger.info("no checkpoint in %s: starting from step 0", self.checkpoint_dir)
+            return 0
+        recorded = checkpoint.state["settings"]
+        if self.config.warmup_steps is None:  # the default follows --steps; a longer run keeps its warm-up
+            self.warmup = int(recorded["warmup"])
+        ckpt.check_resume_settings(checkpoint.path, recorded, self._settings(), FIXED_SETTINGS, START_OVER)
+        self.schedule = LearningRateSchedule(self.config.lr, self.config.steps, self.warmup, kind=self.config.schedule)
+        checkpoint.load_into(self.model, self.optimizer)
+        if checkpoint.rng is not None:
+            ckpt.set_rng_state(checkpoint.rng)
         else:
-            logger.warning("%s has no generator state for rank %d: dropout draws restart", path, self.context.rank)
-        logger.info("resumed from %s (step %d)", path, state["step"])
-        return int(state["step"])
+            logger.warning("%s has no generator state for rank %d: dropout draws restart", checkpoint.path,
+                           self.context.rank)  # fmt: skip
+        logger.info("resumed from %s (step %d)", checkpoint.path, checkpoint.step)
+        return checkpoint.step
+
+    def _settings(self) -> dict[str, Any]:
+        """What a checkpoint records of the run, to compare on resume (see FIXED_SETTINGS)."""
+        config = self.config
+        return {
+            "data": ckpt.fingerprint(config.data),
+            "model_config": self.model_config.to_dict(),
+            "global_batch": self.global_batch,
+            "warmup": self.warmup,
+            "dynamic_masking": self.data.dynamic_masking,
+            "eval_data": ckpt.fingerprint(config.eval_data) if config.eval_data else None,
+            **{name: getattr(config, name) for name in _RECORDED_OPTIONS},
+        }
 
     def _prepare_output(self) -> None:
+        config = self.config
+        cleared = claim_output(self.output, RUN_KIND, overwrite=config.overwrite)
+        if config.overwrite and not cleared and directory_kind(self.output) == RUN_KIND:
+            clear_directory(self.output)  # start afresh: old checkpoints, metrics and model go together
         existing = ckpt.list_checkpoints(self.checkpoint_dir)
-        if existing and not (self.config.resume or self.config.overwrite):
-            raise ValueError(f"{self.output} already holds checkpoints; pass resume or overwrite")
-        if self.config.overwrite:
-            shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
+        if existing and not (config.resume or config.overwrite):
+            raise ValueError(f"{self.output} already holds checkpoints; pass --resume to continue or --overwrite "
+                             "to start over")  # fmt: skip
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         ckpt.clean_checkpoint_dir(self.checkpoint_dir)
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> PretrainResult:
+        # rank 0 owns the output directory for the whole run; the other ranks write only where it tells them
+        lock = OutputLock(self.output, "albertlite pretrain") if self.context.is_main else None
+        if lock is not None:
+            lock.acquire()
+        try:
+            return self._run()
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _run(self) -> PretrainResult:
         self._build()
         start = self._start_step()
         metrics = MetricsLogger(self.output, start, self.config.tensorboard) if self.context.is_main else None
@@ -385,8 +436,9 @@ class _Trainer:
             self._train(start, metrics)
             result.step = self.config.steps
             if self.eval_data is not None:
-                # a run resumed after it had finished already has its final evaluation on record
-                log = metrics if start < self.config.steps else None
+                # a run resumed after it had finished has its final evaluation on record, unless it was killed
+                # between its last checkpoint and that evaluation
+                log = metrics if start < self.config.steps or not self._final_eval_recorded() else None
                 result.final_eval = self._log_eval(log, self.config.steps)
         finally:
             if metrics is not None:
@@ -396,6 +448,10 @@ class _Trainer:
             result.history = read_metrics(self.output / METRICS_FILE)
         barrier(self.context)
         return result
+
+    def _final_eval_recorded(self) -> bool:
+        records = read_metrics(self.output / METRICS_FILE) if self.context.is_main else []
+        return any(r["split"] == "eval" and r["step"] == self.config.steps for r in records)
 
     def _train(self, start: int, metrics: MetricsLogger | None) -> None:
         from tqdm.auto import tqdm
@@ -509,33 +565,46 @@ class _Trainer:
             shutil.rmtree(temp, ignore_errors=True)
             temp.mkdir(parents=True)
         barrier(context)
+        with ckpt.discard_on_failure(temp):  # a full disk leaves no half-written checkpoint behind
+            self._write_checkpoint(temp, step)
+        barrier(context)
+
+    def _write_checkpoint(self, temp: Path, step: int) -> None:
+        context = self.context
         ckpt.write_rng_state(temp, context.rank)
         barrier(context)
         if context.is_main:
             state = {
                 "step": step,
-                "model": self.model.state_dict(),
-                "optimizer": self.optimizer.state_dict(),
+                "kind": RUN_KIND,
                 "schedule": dataclasses.asdict(self.schedule),
                 "global_batch": self.global_batch,
                 "data_position": step * self.global_batch,
                 "world_size": context.world_size,
+                "settings": self._settings(),
                 "config": dataclasses.asdict(self.config),
-                "model_config": self.model_config.to_dict(),
             }
-            summary = {k: state[k] for k in ("step", "global_batch", "data_position", "world_size", "schedule")}
-            ckpt.finish_checkpoint(temp, state, summary)
+            summary = {k: state[k] for k in ("step", "kind", "global_batch", "data_position", "world_size")}
+            ckpt.write_training_state(temp, self.model, self.optimizer, state)
+            ckpt.finish_checkpoint(temp, summary)
             ckpt.prune_checkpoints(self.checkpoint_dir, self.config.keep_checkpoints)
-        barrier(context)
 
     def _save_final(self) -> None:
-        self.model.save_pretrained(self.output)
-        for name in TOKENIZER_FILES:
-            source = Path(self.config.tokenizer) / name
-            if source.is_file():
-                shutil.copyfile(source, self.output / name)
-        if self.config.plot:
-            plot_curves(self.output / METRICS_FILE, self.output / CURVES_FILE)
+        # model, tokenizer and curves replace the previous ones together; checkpoints and metrics stay
+        with staged_directory(self.output, replaces=(*MODEL_FILES, *TOKENIZER_FILES, CURVES_FILE)) as staging:
+            self.model.save_pretrained(staging)
+            for name in TOKENIZER_FILES:
+                source = Path(self.config.tokenizer) / name
+                if source.is_file():
+                    shutil.copyfile(source, staging / name)
+            if self.config.plot:
+                plot_curves(self.output / METRICS_FILE, staging / CURVES_FILE)
+
+
+_RECORDED_OPTIONS = (
+    "seed", "lr", "optimizer", "schedule", "weight_decay", "max_grad_norm", "shuffle", "steps", "save_every",
+    "keep_checkpoints", "eval_every", "eval_samples", "batch_size", "accumulation", "bf16",
+)  # fmt: skip
 
 
 def read_options(path: str | os.PathLike) -> dict[str, Any]:
