@@ -7,7 +7,8 @@ PLAN is one of
 - ``kill:N``: SIGKILL this process just before its N-th file-system step;
 - ``enospc:N``: the N-th fsync fails with ENOSPC ("No space left on device"), as a full disk reports it;
 - ``metrics-full:N``: the N-th metrics record is half written, then the disk is full;
-- ``none``: no fault (for runs under a small RLIMIT_FSIZE set by the caller).
+- ``none``: no fault (with ``FAULT_FSIZE=BYTES`` in the environment: a disk that takes no file larger than that,
+  as RLIMIT_FSIZE, set once the imports are done).
 
 A file-system step is a call of os.replace, os.rename, os.fsync, os.link, os.unlink, os.rmdir, os.mkdir or
 os.open made by the command once it has started (imports excluded), so a plan names the same moment on every run.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import resource
 import signal
 import sys
 
@@ -105,6 +107,9 @@ def main() -> int:
 
     import albertlite.cli  # noqa: F401 (imports before arming: they are not the command's steps)
 
+    if os.environ.get("FAULT_FSIZE"):
+        limit = int(os.environ["FAULT_FSIZE"])
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
     if plan.kind == "metrics-full":
         _fill_metrics_at(int(plan.value))
     originals = {name: getattr(os, name) for name in STEPS}

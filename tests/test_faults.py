@@ -12,7 +12,6 @@ import itertools
 import json
 import os
 import random
-import resource
 import signal
 import subprocess
 import sys
@@ -43,14 +42,11 @@ SEED = 20261201  # the kill points below are drawn from it
 
 def run(plan: str, *command: str, fsize: int | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
     """Run ``command`` under ``plan`` (see fault_runner) in a subprocess, optionally with RLIMIT_FSIZE."""
-
-    def limit() -> None:
-        if fsize is not None:
-            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-
     env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}", "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, str(RUNNER), plan, *command], env=env, capture_output=True, text=True,
-                          timeout=timeout, preexec_fn=limit)  # fmt: skip
+    if fsize is not None:  # set by the runner: a preexec_fn would fork a process that may hold JAX's threads
+        env["FAULT_FSIZE"] = str(fsize)
+    command_line = [sys.executable, str(RUNNER), plan, *command]
+    return subprocess.run(command_line, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def count_steps(tmp_path: Path, *command: str) -> dict[str, int]:

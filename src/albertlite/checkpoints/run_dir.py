@@ -208,12 +208,15 @@ def _read_json(path: Path) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def claim_output(directory: str | os.PathLike, kind: str, *, overwrite: bool, flag: str = "--overwrite") -> bool:
+def claim_output(directory: str | os.PathLike, kind: str, *, overwrite: bool, flag: str | None = "--overwrite") -> bool:
     """Check that ``kind`` may be written into ``directory``; with ``overwrite``, empty a directory of another kind.
 
     Writing over a directory of the same kind, or one that holds no model (a tokenizer, unrelated files), is
     allowed. Another kind of model, run or dataset needs ``overwrite``, and is then replaced whole (only the lock
     file stays), in one rename, so a failure leaves it as it was.
+
+    Args:
+        flag: how the user asks to replace it (None: there is no such option).
 
     Returns:
         Whether the directory was emptied.
@@ -225,8 +228,8 @@ def claim_output(directory: str | os.PathLike, kind: str, *, overwrite: bool, fl
     if existing is None or existing == kind or not _is_model_kind(existing):
         return False
     if not overwrite:
-        raise ValueError(f"{directory} holds {existing}, not {kind}; pass {flag} to replace it whole, "
-                         "or choose another output directory")  # fmt: skip
+        remedy = f"pass {flag} to replace it whole, or choose another output" if flag else "choose another output"
+        raise ValueError(f"{directory} holds {existing}, not {kind}; {remedy}")
     clear_directory(directory)
     return True
 

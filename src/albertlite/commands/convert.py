@@ -44,7 +44,11 @@ def register_google_checkpoint(kinds: argparse._SubParsersAction) -> None:
 
 def run_google_checkpoint(args: argparse.Namespace) -> int:
     from albertlite.checkpoints.google import convert_google_checkpoint
+    from albertlite.checkpoints.run_dir import check_apart, claim_output
     from albertlite.commands.info import summarize_model
+
+    check_apart(args.dst, "DST", {"SRC": args.src})
+    claim_output(args.dst, "a model", overwrite=False, flag=None)
 
     destination = convert_google_checkpoint(args.src, args.dst, checkpoint=args.checkpoint)
     print(summarize_model(str(destination)))

@@ -40,7 +40,10 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def run_onnx(args: argparse.Namespace) -> int:
     import albertlite
+    from albertlite.checkpoints.run_dir import check_apart
     from albertlite.fast.export import export_onnx
+
+    check_apart(args.output, "OUTPUT", {"MODEL": args.model})
 
     config = albertlite.AlbertConfig.from_pretrained(args.model)
     architectures = config.extra.get("architectures") or []

@@ -37,7 +37,10 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from albertlite.checkpoints.run_dir import check_apart
     from albertlite.tokenizer_training import train_tokenizer
+
+    check_apart(args.output, "--output", {f"--input {path}": path for path in args.input})
 
     tokenizer = train_tokenizer(
         args.input,
