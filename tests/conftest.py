@@ -96,3 +96,12 @@ def _plain_path_unless_asked(request: pytest.FixtureRequest):
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="module")
+def base_model(tmp_path_factory):
+    """A tiny ALBERT masked-LM directory with its tokenizer, for the fine-tuning and pipeline tests."""
+    from .fixtures_finetune import make_model_dir, make_tokenizer_dir
+
+    tokenizer_dir = make_tokenizer_dir(tmp_path_factory.mktemp("tok"))
+    return make_model_dir(tmp_path_factory.mktemp("base"), tokenizer_dir)

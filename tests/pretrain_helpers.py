@@ -70,3 +70,17 @@ def tiny_options(corpus: TinyCorpus, output: Path, **overrides) -> dict:
     )
     options.update(overrides)
     return options
+
+
+def cli_args(options: dict) -> list[str]:
+    """``albertlite pretrain`` arguments for PretrainConfig options (True: the flag, False: its --no- form)."""
+    args = ["pretrain"]
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            args.append(flag)
+        elif value is False:
+            args.append("--no-" + key.replace("_", "-"))
+        elif value is not None:
+            args += [flag, str(value)]
+    return args

@@ -8,15 +8,9 @@ import pytest
 
 from albertlite.cli import main
 
-from .fixtures_finetune import make_model_dir, make_tokenizer_dir, sentiment_examples, write_jsonl
+from .fixtures_finetune import sentiment_examples, write_jsonl
 
 COMMANDS = ("finetune", "predict", "fill-mask")
-
-
-@pytest.fixture(scope="module")
-def base_model(tmp_path_factory):
-    tokenizer_dir = make_tokenizer_dir(tmp_path_factory.mktemp("tok"))
-    return make_model_dir(tmp_path_factory.mktemp("base"), tokenizer_dir)
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,7 @@ from albertlite.train.metrics import read_metrics
 
 from .data_helpers import synthetic_documents
 from .fixtures_finetune import make_model_dir, make_tokenizer_dir, sentiment_examples, write_jsonl
-from .pretrain_helpers import build_tiny_corpus, tiny_options
+from .pretrain_helpers import build_tiny_corpus, cli_args, tiny_options
 
 pytestmark = pytest.mark.slow
 
@@ -104,16 +104,7 @@ def corpus(tmp_path_factory):
 
 # --------------------------------------------------------------------------------------------- pretrain
 def _pretrain_args(options: dict) -> list[str]:
-    args = ["cli", "pretrain"]
-    for key, value in options.items():
-        flag = "--" + key.replace("_", "-")
-        if value is True:
-            args.append(flag)
-        elif value is False:
-            args.append("--no-" + key.replace("_", "-"))
-        elif value is not None:
-            args += [flag, str(value)]
-    return args
+    return ["cli", *cli_args(options)]
 
 
 def _pretrain_options(corpus, output: Path) -> dict:

@@ -14,8 +14,6 @@ from albertlite.train import finetune as ft
 
 from .fixtures_finetune import (
     choice_examples,
-    make_model_dir,
-    make_tokenizer_dir,
     mlm_examples,
     ner_examples,
     pair_regression_examples,
@@ -23,12 +21,6 @@ from .fixtures_finetune import (
     sentiment_examples,
     write_jsonl,
 )
-
-
-@pytest.fixture(scope="module")
-def base_model(tmp_path_factory):
-    tokenizer_dir = make_tokenizer_dir(tmp_path_factory.mktemp("tok"))
-    return make_model_dir(tmp_path_factory.mktemp("base"), tokenizer_dir)
 
 
 def _settings(**overrides):

@@ -17,15 +17,9 @@ from albertlite import (
 )
 from albertlite.train import finetune as ft
 
-from .fixtures_finetune import COLORS, FILLER, make_model_dir, make_tokenizer_dir, ner_examples, qa_examples
+from .fixtures_finetune import COLORS, FILLER, ner_examples, qa_examples
 
 TEXTS = ["alice sees paris", "the big red house near the river with bob and carol", "rome", "a tree over oslo"]
-
-
-@pytest.fixture(scope="module")
-def base_model(tmp_path_factory):
-    tokenizer_dir = make_tokenizer_dir(tmp_path_factory.mktemp("tok"))
-    return make_model_dir(tmp_path_factory.mktemp("base"), tokenizer_dir)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from albertlite.train import PretrainConfig, pretrain, resolve_model_config
 from albertlite.train.checkpointing import STATE_FILE, SUMMARY_FILE, list_checkpoints, load_checkpoint, rng_file_name
 from albertlite.train.metrics import read_metrics
 
-from .pretrain_helpers import TINY_MODEL, build_tiny_corpus, tiny_options
+from .pretrain_helpers import TINY_MODEL, build_tiny_corpus, cli_args, tiny_options
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -149,16 +149,7 @@ def test_cli_config_file_and_flags(tmp_path):
 
 
 def _cli(options: dict) -> list[str]:
-    command = [sys.executable, "-m", "albertlite", "pretrain"]
-    for key, value in options.items():
-        flag = "--" + key.replace("_", "-")
-        if value is True:
-            command.append(flag)
-        elif value is False:
-            command.append("--no-" + key.replace("_", "-"))
-        elif value is not None:
-            command += [flag, str(value)]
-    return command
+    return [sys.executable, "-m", "albertlite", *cli_args(options)]
 
 
 def test_sigkill_then_resume_ends_with_the_weights_of_an_uninterrupted_run(corpus, tmp_path):

@@ -16,7 +16,7 @@ from albertlite.train import PretrainConfig, pretrain
 from albertlite.train import checkpointing as ckpt
 from albertlite.train import finetune as ft
 
-from .fixtures_finetune import make_model_dir, make_tokenizer_dir, sentiment_examples, write_jsonl
+from .fixtures_finetune import sentiment_examples, write_jsonl
 from .pretrain_helpers import TINY_MODEL, build_tiny_corpus, tiny_options
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -40,12 +40,6 @@ def plant(path: Path, marker: Path) -> None:
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     return build_tiny_corpus(tmp_path_factory.mktemp("corpus"))
-
-
-@pytest.fixture(scope="module")
-def base_model(tmp_path_factory):
-    tokenizer_dir = make_tokenizer_dir(tmp_path_factory.mktemp("tok"))
-    return make_model_dir(tmp_path_factory.mktemp("base"), tokenizer_dir)
 
 
 @pytest.fixture(scope="module")

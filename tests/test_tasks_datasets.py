@@ -14,8 +14,6 @@ from albertlite.train import finetune as ft
 
 from .fixtures_finetune import (
     choice_examples,
-    make_model_dir,
-    make_tokenizer_dir,
     ner_examples,
     qa_examples,
     sentiment_examples,
@@ -29,12 +27,6 @@ Features, Value, ClassLabel, Sequence = datasets.Features, datasets.Value, datas
 CONLL = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 SENTIMENT = ["pos", "neg"]  # reversed from the sorted order, for the same reason
 CHOICES = ["first", "second", "third"]  # names that are neither indices nor letters: a choice label stays its id
-
-
-@pytest.fixture(scope="module")
-def base_model(tmp_path_factory):
-    tokenizer_dir = make_tokenizer_dir(tmp_path_factory.mktemp("tok"))
-    return make_model_dir(tmp_path_factory.mktemp("base"), tokenizer_dir)
 
 
 # --------------------------------------------------------------------------- rows -> Dataset, per layout

@@ -19,6 +19,7 @@ import contextvars
 import ctypes
 import errno
 import fnmatch
+import glob
 import os
 import shutil
 import tempfile
@@ -222,14 +223,10 @@ def restore_interrupted_swap(final: Path) -> None:
 def remove_stale_staging(final: Path) -> None:
     """Delete staging siblings of ``final`` left by processes that are gone (never a live process's)."""
     prefix = f".{final.name}{_STAGING_MARK}"
-    for path in final.parent.glob(f"{glob_escape(prefix)}*"):
+    for path in final.parent.glob(f"{glob.escape(prefix)}*"):
         pid = path.name[len(prefix) :].split("-", 1)[0]
         if pid.isdigit() and not pid_alive(int(pid)) and not path.name.endswith("-replaced"):
             shutil.rmtree(path, ignore_errors=True)
-
-
-def glob_escape(text: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
 def pid_alive(pid: int) -> bool:
@@ -248,4 +245,4 @@ def pid_alive(pid: int) -> bool:
 def staging_leftovers(directory: str | os.PathLike) -> list[Path]:
     """Hidden staging siblings of ``directory`` (for checks that nothing half-written is left)."""
     final = Path(os.path.realpath(directory))
-    return sorted(final.parent.glob(f"{glob_escape('.' + final.name + _STAGING_MARK)}*"))
+    return sorted(final.parent.glob(f"{glob.escape('.' + final.name + _STAGING_MARK)}*"))

@@ -183,7 +183,7 @@ def finish_checkpoint(temp_dir: Path, summary: Mapping[str, Any]) -> Path:
     atomic_write_text(temp_dir / SUMMARY_FILE, json.dumps(record, indent=2, sort_keys=True) + "\n")
     final = temp_dir.parent / temp_dir.name.removeprefix(".tmp-")
     if final.exists():  # the same step saved again (a resumed run): retire the old copy first
-        _retire(final)
+        retire(final)
     os.replace(temp_dir, final)
     fsync_dir(final.parent)
     return final
@@ -204,7 +204,7 @@ def prune_checkpoints(directory: str | os.PathLike, keep: int) -> None:
     found = list_checkpoints(directory)
     if keep > 0:
         for _, path in found[:-keep]:
-            _retire(path)
+            retire(path)
 
 
 def _file_record(path: Path) -> dict[str, Any]:
@@ -212,11 +212,14 @@ def _file_record(path: Path) -> dict[str, Any]:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+    return _hash_file(hashlib.sha256(), path).hexdigest()
+
+
+def _hash_file(digest: Any, path: str | os.PathLike) -> Any:
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+    return digest
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -224,7 +227,9 @@ def _write_json(path: Path, value: Any) -> None:
     fsync_file(path)
 
 
-def _retire(path: Path) -> None:
+def retire(path: Path) -> None:
+    """Delete a checkpoint directory, renamed first: a deletion killed half-way must not leave a step-* directory
+    with files missing."""
     # rename first: a deletion killed half-way must not leave a step-* directory with files missing
     trash = path.parent / f".trash-{path.name}"
     shutil.rmtree(trash, ignore_errors=True)
@@ -422,9 +427,7 @@ def fingerprint(value: Any, describe: Callable[[Any], Any] | None = None) -> str
     """A short content hash of training data: a file's bytes, a directory's manifest, or examples as JSON."""
     digest = hashlib.sha256()
     if isinstance(value, (str, os.PathLike)) and Path(value).is_file():
-        with open(value, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        _hash_file(digest, value)
     elif isinstance(value, (str, os.PathLike)) and (Path(value) / "manifest.json").is_file():
         digest.update((Path(value) / "manifest.json").read_bytes())
     elif hasattr(value, "_fingerprint"):  # a datasets.Dataset

@@ -498,10 +498,7 @@ class _Run:
     def _remove_resume_points(self) -> None:
         for path in (self.output / RESUME_DIR, (self.output / LEGACY_RESUME_FILE).parent):
             if path.is_dir():
-                trash = path.parent / f".trash-{path.name}"  # renamed first: never a half-deleted resume point
-                shutil.rmtree(trash, ignore_errors=True)
-                os.replace(path, trash)
-                shutil.rmtree(trash, ignore_errors=True)
+                ckpt.retire(path)
 
 
 def _parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:

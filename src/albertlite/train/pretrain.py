@@ -329,6 +329,10 @@ class _Trainer:
                 f"the data holds sequences of up to {longest} tokens, more than the model's "
                 f"max_position_embeddings={self.model_config.max_position_embeddings}"
             )
+        self.data_fingerprints = {
+            "data": ckpt.fingerprint(config.data),
+            "eval_data": ckpt.fingerprint(config.eval_data) if config.eval_data else None,
+        }
         self.order = GlobalOrder(len(self.data), config.seed, shuffle=config.shuffle)
         self.global_batch = config.batch_size * context.world_size * config.accumulation
         self.warmup = config.warmup
@@ -392,12 +396,11 @@ class _Trainer:
         """What a checkpoint records of the run, to compare on resume (see FIXED_SETTINGS)."""
         config = self.config
         return {
-            "data": ckpt.fingerprint(config.data),
+            **self.data_fingerprints,
             "model_config": self.model_config.to_dict(),
             "global_batch": self.global_batch,
             "warmup": self.warmup,
             "dynamic_masking": self.data.dynamic_masking,
-            "eval_data": ckpt.fingerprint(config.eval_data) if config.eval_data else None,
             **{name: getattr(config, name) for name in _RECORDED_OPTIONS},
         }
 
