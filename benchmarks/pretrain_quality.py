@@ -10,7 +10,7 @@ Acceptance (issue 5): the held-out MLM loss ends at most 70% of its start, and t
 on at least 2,000 held-out pairs.
 
 Usage:
-    python benchmarks/pretrain_quality.py --work /tmp/stdlib-pretrain [--steps 1000] [--threads 1]
+    python benchmarks/pretrain_quality.py --work /tmp/stdlib-pretrain [--steps 1250] [--threads 1]
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> dict:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", required=True, help="Working directory (corpus, tokenizer, shards, run).")
-    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--steps", type=int, default=1250)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-2)
     parser.add_argument("--vocab-size", type=int, default=5000)

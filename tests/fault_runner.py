@@ -65,9 +65,9 @@ def _disarm(originals: dict) -> None:
 
 
 def _fill_metrics_at(record: int) -> None:
-    from albertlite.train import metrics
+    from albertlite.train import metrics_log
 
-    original = metrics.MetricsLogger.log
+    original = metrics_log.MetricsLogger.log
     calls = {"n": 0}
 
     def log(self, step, split, values):
@@ -78,7 +78,7 @@ def _fill_metrics_at(record: int) -> None:
             raise OSError(errno.ENOSPC, "No space left on device")
         original(self, step, split, values)
 
-    metrics.MetricsLogger.log = log
+    metrics_log.MetricsLogger.log = log
 
 
 def _command(argv: list[str]) -> int:

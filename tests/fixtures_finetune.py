@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from albertlite import AlbertConfig, AlbertForMaskedLM, train_tokenizer
@@ -52,13 +53,16 @@ def tiny_model_config(vocab_size: int, **overrides) -> AlbertConfig:
     return AlbertConfig(**settings)
 
 
-def make_model_dir(directory: Path, tokenizer_dir: Path, seed: int = 0) -> Path:
-    """A randomly initialised tiny AlbertForMaskedLM saved with the tokenizer: a 'pretrained' base to fine-tune."""
+def make_model_dir(directory: Path, tokenizer_dir: Path, seed: int = 0, **config: object) -> Path:
+    """A randomly initialised tiny AlbertForMaskedLM saved with the tokenizer: a 'pretrained' base to fine-tune.
+
+    ``config`` overrides fields of :func:`tiny_model_config` (``max_position_embeddings=64`` ...).
+    """
     from albertlite import AlbertTokenizerFast
 
     tokenizer = AlbertTokenizerFast.from_pretrained(tokenizer_dir)
     torch.manual_seed(seed)
-    model = AlbertForMaskedLM(tiny_model_config(tokenizer.vocab_size))
+    model = AlbertForMaskedLM(tiny_model_config(tokenizer.vocab_size, **config))
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
@@ -153,3 +157,19 @@ def mlm_examples(count: int, seed: int, words: int = 10) -> list[dict]:
     equals the words around it."""
     rng = np.random.default_rng(seed)
     return [{"text": " ".join([str(rng.choice(NAMES + CITIES + COLORS))] * words)} for _ in range(count)]
+
+
+def same_results(a, b):
+    """Recursive equality of pipeline results: floats to 1e-5 (padded batches round differently), the rest exact."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for key in a:
+            same_results(a[key], b[key])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            same_results(x, y)
+    elif isinstance(a, float):
+        assert a == pytest.approx(b, abs=1e-5)
+    else:
+        assert a == b

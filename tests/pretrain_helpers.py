@@ -33,7 +33,7 @@ class TinyCorpus:
 
 def build_tiny_corpus(root: Path) -> TinyCorpus:
     """Train a 70-piece tokenizer on synthetic documents and write training and held-out shards (64 tokens)."""
-    from albertlite.data.pipeline import write_pretraining_shards
+    from albertlite.data.shard_builder import write_pretraining_shards
     from albertlite.tokenizer_training import train_tokenizer
 
     documents = synthetic_documents(240, seed=1)

@@ -15,7 +15,7 @@ import torch.multiprocessing as mp
 
 from albertlite.train import PretrainConfig, pretrain
 from albertlite.train.distributed import DistributedContext, GlobalOrder, epoch_order, rank_positions
-from albertlite.train.metrics import read_metrics
+from albertlite.train.metrics_log import read_metrics
 
 from .pretrain_helpers import build_tiny_corpus, tiny_options
 

@@ -27,7 +27,7 @@ from albertlite.checkpoints.run_dir import LOCK_FILE
 from albertlite.cli import main
 from albertlite.data.shards import PretrainingShards
 from albertlite.train import checkpointing as ckpt
-from albertlite.train.metrics import read_metrics
+from albertlite.train.metrics_log import read_metrics
 
 from .data_helpers import synthetic_documents
 from .fixtures_finetune import make_model_dir, make_tokenizer_dir, sentiment_examples, write_jsonl

@@ -8,9 +8,13 @@ import numpy as np
 import pytest
 import torch
 
+import albertlite
 from albertlite import AlbertForSequenceClassification
+from albertlite.optim import LearningRateSchedule, parameter_groups
 from albertlite.recipes import RECIPES, get_recipe
+from albertlite.tasks import get_task, word_tags
 from albertlite.train import finetune as ft
+from albertlite.train.metrics_log import read_metrics
 
 from .fixtures_finetune import (
     choice_examples,
@@ -48,7 +52,7 @@ def test_every_task_learns_its_rule(base_model, tmp_path, task, make, metric, th
     assert result.metric == metric
     assert result.best_metric >= threshold, result.history
     # the best epoch's model is what the directory holds, and it reloads with from_pretrained
-    reloaded = ft.model_class(task).from_pretrained(tmp_path / "out")
+    reloaded = get_task(task).head_class().from_pretrained(tmp_path / "out")
     assert json.loads((tmp_path / "out" / "task.json").read_text())["task"] == task
     assert reloaded.config.num_labels >= 1
     assert not (tmp_path / "out" / ft.RESUME_DIR).exists()
@@ -63,7 +67,7 @@ def test_saved_directory_reloads_with_labels_and_predicts(base_model, tmp_path):
     saved = json.loads((tmp_path / "out" / ft.RESULTS_FILE).read_text())
     assert saved["best"] == pytest.approx(result.best_metric) and len(saved["history"]) == 3
     assert {"accuracy", "f1", "matthews_correlation", "train_loss"} <= set(saved["history"][0])
-    rows = ft.predict("text-classification", tmp_path / "out", dev)
+    rows = albertlite.predict(tmp_path / "out", dev)  # the task comes from the directory
     accuracy = np.mean([r["label"] == e["label"] for r, e in zip(rows, sentiment_examples(32, 1))])
     assert accuracy == pytest.approx(result.best_metric)  # the saved model is the best epoch's
 
@@ -120,17 +124,25 @@ def test_early_stopping_and_bf16(base_model, tmp_path):
     assert result.epochs_run < 6  # a rate of 1e-9 cannot improve the metric twice in a row
 
 
-def test_linear_schedule():
-    factor = ft._linear_schedule(warmup=4, total=10)
-    rates = [factor(step) for step in range(11)]
-    assert rates[:4] == pytest.approx([0.2, 0.4, 0.6, 0.8])
-    assert rates[4] == pytest.approx(1.0) and rates[10] == 0.0
-    assert np.all(np.diff(rates[4:]) <= 0)
+def test_fine_tuning_logs_and_schedules_with_the_shared_toolkit(base_model, tmp_path):
+    settings = _settings(epochs=2, batch_size=8, warmup_ratio=0.25, learning_rate=1e-3)
+    ft.finetune("classification", base_model, sentiment_examples(32, 0), sentiment_examples(16, 1), tmp_path / "o",
+                settings)  # fmt: skip
+    records = read_metrics(tmp_path / "o" / "metrics.jsonl")
+    train = [r for r in records if r["split"] == "train"]
+    evals = [r for r in records if r["split"] == "eval"]
+    assert [r["step"] for r in train] == list(range(1, 9)) and [r["step"] for r in evals] == [4, 8]
+    schedule = LearningRateSchedule(1e-3, total_steps=8, warmup_steps=2, kind="linear")  # transformers' linear
+    assert [r["lr"] for r in train] == pytest.approx([schedule(step) for step in range(8)])
+    assert all(np.isfinite(r["loss"]) and r["grad_norm"] > 0 for r in train)
+    assert {"accuracy", "f1", "train_loss", "epoch"} <= set(evals[0])
+    assert (tmp_path / "o" / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "o" / "tensorboard").is_dir()
 
 
 def test_weight_decay_skips_biases_and_layer_norms(base_model):
     model = AlbertForSequenceClassification.from_pretrained(base_model, num_labels=2)
-    decay, no_decay = ft._parameter_groups(model, 0.01)
+    decay, no_decay = parameter_groups(model, 0.01)
     names = {id(p): n for n, p in model.named_parameters()}
     assert all(not names[id(p)].endswith("bias") and "LayerNorm" not in names[id(p)] for p in decay["params"])
     assert any("LayerNorm" in names[id(p)] for p in no_decay["params"]) and no_decay["weight_decay"] == 0.0
@@ -168,4 +180,4 @@ def test_squad_v1_with_unanswerable_validation_fails_before_training(base_model,
 
 def test_word_tags_take_the_first_piece():
     logits = torch.tensor([[9, 0], [0, 9], [9, 0], [9, 0], [0, 9]], dtype=torch.float32).numpy()
-    assert ft.word_tags([None, 0, 0, 1, None], logits, ["O", "B-X"], 3) == ["B-X", "O", "O"]
+    assert word_tags([None, 0, 0, 1, None], logits, ["O", "B-X"], 3) == ["B-X", "O", "O"]

@@ -17,7 +17,7 @@ from albertlite import (
 )
 from albertlite.train import finetune as ft
 
-from .fixtures_finetune import COLORS, FILLER, ner_examples, qa_examples
+from .fixtures_finetune import COLORS, FILLER, ner_examples, qa_examples, same_results
 
 TEXTS = ["alice sees paris", "the big red house near the river with bob and carol", "rome", "a tree over oslo"]
 
@@ -27,26 +27,10 @@ def tokenizer(base_model):
     return AlbertTokenizerFast.from_pretrained(base_model)
 
 
-def _same(a, b):
-    """Recursive equality: floats to 1e-5 (padded batches round differently), everything else exact."""
-    if isinstance(a, dict):
-        assert a.keys() == b.keys()
-        for key in a:
-            _same(a[key], b[key])
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b)
-        for x, y in zip(a, b):
-            _same(x, y)
-    elif isinstance(a, float):
-        assert a == pytest.approx(b, abs=1e-5)
-    else:
-        assert a == b
-
-
 def _check_batched_equals_single(pipe, inputs, **params):
     batched = pipe(list(inputs), batch_size=3, **params)
     single = [pipe(item, **params) for item in inputs]
-    _same(batched, single)
+    same_results(batched, single)
     return batched
 
 
@@ -125,7 +109,7 @@ def test_question_answering_batched_equals_single(base_model, tokenizer):
 
 
 def test_unknown_task_and_missing_mask(base_model):
-    with pytest.raises(ValueError, match="Unknown pipeline task"):
+    with pytest.raises(ValueError, match="Unknown task 'summarization'"):
         albertlite.pipeline("summarization", model=base_model)
     with pytest.raises(ValueError, match=r"No \[MASK\]"):
         albertlite.pipeline("fill-mask", model=base_model)("no mask here")

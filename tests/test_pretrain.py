@@ -16,7 +16,7 @@ import torch
 
 from albertlite.train import PretrainConfig, pretrain, resolve_model_config
 from albertlite.train.checkpointing import STATE_FILE, SUMMARY_FILE, list_checkpoints, load_checkpoint, rng_file_name
-from albertlite.train.metrics import read_metrics
+from albertlite.train.metrics_log import read_metrics
 
 from .pretrain_helpers import TINY_MODEL, build_tiny_corpus, cli_args, tiny_options
 
@@ -203,7 +203,7 @@ def test_output_loads_in_every_framework_and_tensorboard_events(corpus, tmp_path
 
 
 def test_dynamic_masking_draws_a_fresh_mask_each_epoch(corpus, tmp_path):
-    from albertlite.data.pipeline import write_pretraining_shards
+    from albertlite.data.shard_builder import write_pretraining_shards
     from albertlite.train.distributed import DistributedContext
     from albertlite.train.pretrain import _Trainer
 

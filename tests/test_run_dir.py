@@ -131,3 +131,14 @@ def test_claim_output_refuses_another_kind_and_with_overwrite_empties_it_whole(t
     with OutputLock(target, "test"):
         assert claim_output(target, "a pretraining run", overwrite=True) is True
         assert [p.name for p in target.iterdir()] == [LOCK_FILE]
+
+
+def test_taking_the_lock_removes_what_a_killed_atomic_write_left(tmp_path):
+    from albertlite.checkpoints.files import atomic_write_text
+
+    (tmp_path / ".curves.png.k3j2x9.tmp").write_bytes(b"half a png")  # a writer killed before its rename
+    (tmp_path / ".tmp-step-00000004").mkdir()  # not an atomic write's file: checkpoints clean their own
+    with OutputLock(tmp_path, "test"):
+        assert sorted(p.name for p in tmp_path.iterdir()) == [".albertlite.lock", ".tmp-step-00000004"]
+        atomic_write_text(tmp_path / "results.json", "{}\n")
+    assert (tmp_path / "results.json").read_text() == "{}\n"

@@ -8,8 +8,8 @@ import pickle
 import numpy as np
 import pytest
 
-from albertlite.data.pipeline import _metadata
 from albertlite.data.pretraining import InstanceBuilder, InstanceSettings, create_pretraining_instances
+from albertlite.data.shard_builder import _metadata
 from albertlite.data.shards import (
     IGNORE_INDEX,
     InstanceBatch,

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from albertlite.data import tasks
+from albertlite import tasks
 from albertlite.data.masking import NgramMasker
 
 from .fixtures_finetune import FILLER, make_tokenizer_dir, qa_examples, write_jsonl

@@ -220,7 +220,7 @@ def build_corpus(directory: Path, settings: DemoSettings) -> Corpus:
 
 def pretrain_model(corpus: Corpus, settings: DemoSettings) -> tuple[Path, dict[str, float]]:
     """Vocabulary, pretraining shards and a pretrained ALBERT; returns its directory and final metrics."""
-    from albertlite.data.pipeline import write_pretraining_shards
+    from albertlite.data.shard_builder import write_pretraining_shards
     from albertlite.tokenizer_training import train_tokenizer
     from albertlite.train.pretrain import PretrainConfig, pretrain
 
@@ -252,7 +252,7 @@ def scratch_copy(pretrained: Path | str, directory: Path, seed: int) -> Path:
     import torch
 
     from albertlite import AlbertConfig, AlbertForMaskedLM
-    from albertlite.train.finetune import load_tokenizer
+    from albertlite.tokenization_auto import load_tokenizer
 
     torch.manual_seed(seed)
     AlbertForMaskedLM(AlbertConfig.from_pretrained(pretrained)).save_pretrained(directory)
@@ -326,7 +326,7 @@ def _budget_row(count: int, examples: int, runs: dict[str, list[dict[str, Any]]]
 
 
 def show_fill_mask(model: Path | str) -> list[tuple[str, list[str]]]:
-    from albertlite.pipelines import pipeline
+    from albertlite.inference import pipeline
 
     fill = pipeline("fill-mask", model=model)
     shown = []

@@ -62,6 +62,19 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> None
         raise
 
 
+def remove_stale_temp_files(directory: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files of :func:`atomic_write` that a killed writer left in ``directory``.
+
+    Only the directory's owner (the holder of its output lock) may call this: another live writer's temporary
+    file would look the same. Returns what was removed.
+    """
+    root = Path(directory)
+    stale = [p for p in root.glob(".*.tmp") if p.is_file() and not p.is_symlink()] if root.is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 def umask() -> int:
     """This process's umask (read without changing it for longer than one call)."""
     current = os.umask(0)

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from albertlite.checkpoints.files import staged_directory
+from albertlite.checkpoints.files import remove_stale_temp_files, staged_directory
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +79,8 @@ class OutputLock:
                            _describe(previous))  # fmt: skip
         _write_owner(fd, self.command)
         _HELD[self._key] = (fd, 1)
+        for path in remove_stale_temp_files(self.directory):  # ours now: no other writer can be mid-write
+            logger.info("removed %s, left by an interrupted write", path)
         return self
 
     def release(self) -> None:

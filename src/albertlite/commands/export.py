@@ -4,17 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-# --task -> PyTorch class; the default is the class named in config.json's "architectures", else AlbertModel.
-TASKS = {
-    "base": "AlbertModel",
-    "pretraining": "AlbertForPreTraining",
-    "masked-lm": "AlbertForMaskedLM",
-    "sequence-classification": "AlbertForSequenceClassification",
-    "token-classification": "AlbertForTokenClassification",
-    "question-answering": "AlbertForQuestionAnswering",
-    "multiple-choice": "AlbertForMultipleChoice",
-}
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("export", help="Export a model for other runtimes (ONNX).")
@@ -26,7 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     onnx.add_argument("model", help="Model directory or Hub id (config.json + weights).")
     onnx.add_argument("output", help="The .onnx file to write.")
-    onnx.add_argument("--task", choices=sorted(TASKS), help="Head to export (default: from config.json).")
+    onnx.add_argument("--task", metavar="TASK", help="Head to export: a task (text-classification, ...), 'base' or "
+                      "'pretraining' (default: the head config.json names).")  # fmt: skip
     onnx.add_argument("--opset", type=int, help="ONNX opset version (default: the exporter's).")
     onnx.add_argument("--no-check", action="store_true", help="Skip the onnxruntime comparison with PyTorch.")
     onnx.set_defaults(handler=run_onnx)
@@ -42,17 +32,19 @@ def run_onnx(args: argparse.Namespace) -> int:
     import albertlite
     from albertlite.checkpoints.run_dir import check_apart
     from albertlite.fast.export import export_onnx
+    from albertlite.tasks import registry
 
     check_apart(args.output, "OUTPUT", {"MODEL": args.model})
 
     config = albertlite.AlbertConfig.from_pretrained(args.model)
     architectures = config.extra.get("architectures") or []
+    heads = {task.head for task in registry.REGISTRY} | {registry.PRETRAINING_HEAD}
     if args.task:
-        class_name = TASKS[args.task]
-    elif architectures and architectures[0] in TASKS.values():
+        class_name = registry.head_for(args.task)
+    elif architectures and architectures[0] in heads:
         class_name = architectures[0]
     else:
-        class_name = "AlbertModel"
+        class_name = registry.get_task("feature-extraction").head
     model = getattr(albertlite, class_name).from_pretrained(args.model)
     path = export_onnx(model, args.output, opset=args.opset, check=not args.no_check)
     checked = "" if args.no_check else ", checked against PyTorch with onnxruntime"

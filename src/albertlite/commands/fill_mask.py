@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from albertlite.pipelines import pipeline
+    from albertlite.inference import pipeline
 
     fill = pipeline("fill-mask", model=args.model, device=args.device)
     for text, result in zip(args.text, fill(list(args.text), top_k=args.top_k)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from albertlite.data.tasks import TASKS
+from albertlite.tasks.registry import TRAINABLE_TASKS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--output. Columns use the Hugging Face names: text/text_pair/label; tokens/tags; "
         "id/question/context/answers; context/question/choices/label; text (masked-lm).",
     )
-    parser.add_argument("--task", choices=TASKS, help="The task (default: the recipe's).")
+    parser.add_argument("--task", choices=TRAINABLE_TASKS, help="The task (default: the recipe's).")
     parser.add_argument("--model", required=True, metavar="DIR_OR_HUB_ID", help="The checkpoint to start from.")
     parser.add_argument("--train", required=True, metavar="FILE", help="Training examples (.jsonl, .json, .csv, .tsv).")
     parser.add_argument("--validation", metavar="FILE", help="Validation examples, evaluated after every epoch.")
@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--lr", type=float, help="Peak learning rate (default 3e-5).")
     parser.add_argument("--batch-size", type=int, help="Examples per optimizer step (default 32).")
     parser.add_argument("--grad-accum", type=int, help="Micro-batches per optimizer step (default 1).")
-    parser.add_argument("--max-length", type=int, help="Longest sequence in tokens (default 128).")
+    parser.add_argument("--max-length", type=int, help="Longest sequence in tokens (default 128, capped by the model).")
     parser.add_argument("--warmup-ratio", type=float, help="Fraction of steps for linear warm-up (default 0.1).")
     parser.add_argument("--doc-stride", type=int, help="QA: tokens shared by consecutive windows (default 128).")
     parser.add_argument("--version-2", action="store_true", default=None, help="QA: unanswerable questions (SQuAD 2).")
@@ -54,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="Replace --output whole when it holds another kind of model, run or data.",
     )
     parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+    parser.add_argument("--no-tensorboard", action="store_true", help="No TensorBoard events (metrics.jsonl stays).")
     parser.set_defaults(handler=run)
 
 
@@ -68,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         "metric": args.metric, "early_stopping_patience": args.patience, "bf16": args.bf16, "seed": args.seed,
         "classifier_pooling": args.classifier_pooling,
         "device": args.device, "resume": not args.no_resume, "progress": not args.no_progress,
+        "tensorboard": False if args.no_tensorboard else None,
         "overwrite": args.overwrite or None,
     }  # fmt: skip
     task = args.task

@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from albertlite.data.pipeline import write_pretraining_shards
+    from albertlite.data.shard_builder import write_pretraining_shards
 
     manifest = write_pretraining_shards(
         args.input,

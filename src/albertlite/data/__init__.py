@@ -2,9 +2,9 @@
 
 from albertlite.data.corpus import read_documents
 from albertlite.data.masking import MaskedSequence, NgramMasker, is_word_start_piece, word_start_table
-from albertlite.data.pipeline import write_pretraining_shards
 from albertlite.data.pretraining import PretrainingInstance, create_pretraining_instances
 from albertlite.data.sentences import split_sentences
+from albertlite.data.shard_builder import write_pretraining_shards
 from albertlite.data.shards import PretrainingShards, collate_pretraining_batch, read_manifest
 
 __all__ = [

@@ -199,6 +199,45 @@ def discard_on_failure(temp_dir: Path) -> Iterator[Path]:
         raise
 
 
+def save_checkpoint(
+    directory: str | os.PathLike,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    state: Mapping[str, Any],
+    summary: Mapping[str, Any],
+    *,
+    keep: int,
+    rank: int = 0,
+    barrier: Callable[[], None] = lambda: None,
+) -> None:
+    """Write a whole checkpoint of step ``state["step"]`` into ``directory`` and keep the newest ``keep``.
+
+    Every rank writes its generator states; rank 0 writes the model, the optimizer, the state and the summary,
+    then publishes the checkpoint in one rename. A failure on the way (a full disk) leaves nothing behind.
+
+    Args:
+        directory: the run's ``checkpoints`` directory.
+        model / optimizer: what is saved.
+        state: the JSON state (``step`` and whatever the trainer resumes from).
+        summary: the few fields ``checkpoint.json`` shows (``step``, ``kind`` ...).
+        keep: checkpoints kept (all when ``keep <= 0``).
+        rank: this process's rank; with ``barrier`` (torch.distributed's) the ranks write together.
+    """
+    temp = temp_dir_for(directory, int(state["step"]))
+    if rank == 0:
+        shutil.rmtree(temp, ignore_errors=True)
+        temp.mkdir(parents=True)
+    barrier()
+    with discard_on_failure(temp):
+        write_rng_state(temp, rank)
+        barrier()
+        if rank == 0:
+            write_training_state(temp, model, optimizer, state)
+            finish_checkpoint(temp, summary)
+            prune_checkpoints(directory, keep)
+    barrier()
+
+
 def prune_checkpoints(directory: str | os.PathLike, keep: int) -> None:
     """Keep the newest ``keep`` checkpoints (all when ``keep <= 0``)."""
     found = list_checkpoints(directory)
@@ -270,6 +309,30 @@ class Checkpoint:
                 f"{self.path / MODEL_FILE} does not fit the model: missing {missing[:3]}, unexpected {unexpected[:3]}"
             )
         optimizer.load_state_dict(self.optimizer)
+
+    def restore(
+        self,
+        model: torch.nn.Module,
+        optimizer: torch.optim.Optimizer,
+        settings: Mapping[str, Any],
+        fixed: Mapping[str, str],
+        start_over: str,
+    ) -> None:
+        """Resume from this checkpoint: refuse changed fixed settings, then load weights, optimizer and generators.
+
+        Args:
+            model / optimizer: what the run trains, loaded in place.
+            settings: this run's settings, compared with the recorded ``state["settings"]``.
+            fixed: the settings that must not change, name -> the flag that sets it.
+            start_over: how the user starts over instead (appended to the refusal).
+        """
+        check_resume_settings(self.path, self.state["settings"], settings, fixed, start_over)
+        self.load_into(model, optimizer)
+        if self.rng is not None:
+            set_rng_state(self.rng)
+        else:
+            logger.warning("%s has no generator state for this rank: dropout draws restart", self.path)
+        logger.info("resumed from %s (step %d)", self.path, self.step)
 
 
 def _tied_aliases(model: torch.nn.Module) -> set[str]:

@@ -1,13 +1,15 @@
-"""Fine-tune ALBERT (PyTorch) on one of the five tasks, from data files to a directory that loads with from_pretrained.
+"""Fine-tune ALBERT (PyTorch) on one of the tasks of the registry, from data files to a directory that loads with
+from_pretrained (and runs with ``albertlite.pipeline(model=dir)``, which reads the task it records).
 
-The loop: AdamW with linear warm-up then linear decay (LayerNorm weights and biases excluded from weight
-decay), dynamic padding, length-grouped batches, gradient accumulation, optional bf16 autocast, an
-evaluation after every epoch, the best epoch (by the task's metric) kept in ``output_dir``, early stopping,
-and resumption of an interrupted run from its last finished epoch (``output_dir/checkpoints/``, the pickle-free
-format of :mod:`albertlite.train.checkpointing`). The output directory is locked for the run, never one of its
-inputs, and every save (model, tokenizer and task.json together) replaces the previous one in one rename.
-
-The data side is :mod:`albertlite.data.tasks`; the same features feed TensorFlow and Flax loops.
+What is fine-tuning's own: labels from the data, the epoch loop with evaluation after every epoch, keeping the
+best epoch (by the task's metric) in ``output_dir``, early stopping, and what a resumed run must share with the
+stopped one. Everything else is the shared toolkit: the task's featurizer, scores and outputs from
+:mod:`albertlite.tasks`, the forward pass of :mod:`albertlite.inference.forward`, AdamW over
+:func:`albertlite.optim.parameter_groups` with :class:`~albertlite.optim.LearningRateSchedule` (linear warm-up and
+decay, as transformers'), the pickle-free checkpoints of :mod:`albertlite.train.checkpointing` (the end of every
+epoch, in ``output_dir/checkpoints/``), and :class:`~albertlite.train.metrics_log.MetricsLogger` (metrics.jsonl,
+TensorBoard, curves.png). The output directory is locked for the run, never one of its inputs, and every save
+(model, tokenizer and task.json together) replaces the previous one in one rename.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import json
 import logging
 import math
 import os
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -26,36 +27,33 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from albertlite import metrics
 from albertlite.checkpoints.files import MODEL_FILES, TOKENIZER_FILES, atomic_write_text, staged_directory
 from albertlite.checkpoints.run_dir import OutputLock, check_apart, claim_output, clear_directory, directory_kind
-from albertlite.data import tasks
+from albertlite.config import AlbertConfig
 from albertlite.data.masking import NgramMasker
+from albertlite.inference.forward import forward_features
+from albertlite.inference.pipelines import default_max_length
+from albertlite.optim import LearningRateSchedule, build_optimizer, clip_grad_norm
 from albertlite.recipes import get_recipe
+from albertlite.tasks import registry
+from albertlite.tasks.batching import batch_indices, collate, mask_batch
+from albertlite.tasks.decoding import DecodeSettings
+from albertlite.tasks.evaluation import ScoreOptions
+from albertlite.tasks.features import FeatureSettings
+from albertlite.tasks.labels import is_regression, label_values
+from albertlite.tokenization_auto import load_tokenizer
 from albertlite.train import checkpointing as ckpt
+from albertlite.train.metrics_log import CURVES_FILE, METRICS_FILE, MetricsLogger, plot_curves
 
 logger = logging.getLogger(__name__)
 
-MODEL_CLASSES = {
-    "text-classification": "AlbertForSequenceClassification",
-    "token-classification": "AlbertForTokenClassification",
-    "question-answering": "AlbertForQuestionAnswering",
-    "multiple-choice": "AlbertForMultipleChoice",
-    "masked-lm": "AlbertForMaskedLM",
-}
-DEFAULT_METRICS = {
-    "text-classification": "accuracy",
-    "token-classification": "f1",
-    "question-answering": "f1",
-    "multiple-choice": "accuracy",
-    "masked-lm": "accuracy",
-}
 RESULTS_FILE = "finetune_results.json"
-TASK_FILE = "task.json"
+TASK_FILE = registry.TASK_FILE
 RESUME_DIR = "checkpoints"  # the end of every epoch, removed when the run ends
 LEGACY_RESUME_FILE = "last-epoch/state.pt"  # albertlite 0.x's pickled resume point: refused, never loaded
 KEEP_RESUME_POINTS = 2  # the newest intact one is used; the one before is the fallback
 START_OVER = "pass --no-resume to start over"
+ADAMW_EPS = 1e-8  # torch's and transformers' AdamW default (pretraining's LAMB uses the authors' 1e-6)
 # settings a resumed run must share with the stopped one, and how the user names them
 FIXED_SETTINGS = {
     "task": "--task", "model": "--model", "train": "--train (its contents)",
@@ -67,6 +65,8 @@ FIXED_SETTINGS = {
     "group_by_length": "group_by_length", "seed": "--seed", "metric": "--metric", "mlm_probability": "mlm_probability",
     "version_2": "--version-2",
 }  # fmt: skip
+# what a resume point does not record: how the run is shown, and the resume switches themselves
+_UNRECORDED = ("extra", "resume", "overwrite", "progress", "tensorboard", "plot", "warmup_ratio", "warmup_steps")
 
 
 @dataclass
@@ -98,6 +98,8 @@ class FinetuneSettings:
         seed: seed of initialisation, shuffling and masking.
         device: "cpu", "cuda", ... (default: CUDA when available).
         progress: show tqdm progress bars.
+        tensorboard: also write TensorBoard events (needs the ``tensorboard`` package).
+        plot: draw ``curves.png`` (training loss, learning rate, the validation metric) at the end.
         resume: continue from the newest intact end-of-epoch checkpoint in ``output_dir`` when there is one. The
             data, model, labels, batch, seed and optimizer settings must be the stopped run's (a difference is
             refused, naming it); epochs, steps, patience, evaluation batch, device and bf16 may change.
@@ -134,6 +136,8 @@ class FinetuneSettings:
     seed: int = 42
     device: str | None = None
     progress: bool = True
+    tensorboard: bool = True
+    plot: bool = True
     resume: bool = True
     overwrite: bool = False
     recipe: str | None = None
@@ -179,24 +183,6 @@ class FinetuneResult:
     epochs_run: int
 
 
-def load_tokenizer(name_or_path: str | os.PathLike) -> Any:
-    """The fast tokenizer of a model directory or Hub id, or the SentencePiece one without ``tokenizers``."""
-    try:
-        from albertlite.tokenization_fast import AlbertTokenizerFast
-    except ImportError:
-        from albertlite.tokenization import AlbertTokenizer
-
-        return AlbertTokenizer.from_pretrained(name_or_path)
-    return AlbertTokenizerFast.from_pretrained(name_or_path)
-
-
-def model_class(task: str) -> type:
-    """The PyTorch head class for a task."""
-    import albertlite
-
-    return getattr(albertlite, MODEL_CLASSES[tasks.canonical_task(task)])
-
-
 def finetune(
     task: str,
     model: str | os.PathLike,
@@ -210,14 +196,15 @@ def finetune(
     """Fine-tune ``model`` on ``task`` and keep the best epoch in ``output_dir``.
 
     Args:
-        task: "text-classification", "token-classification", "question-answering", "multiple-choice" or
-            "masked-lm" (aliases such as "squad", "ner", "mlm" work).
+        task: a trainable registry task: "text-classification", "token-classification", "question-answering",
+            "multiple-choice" or "masked-lm" (aliases such as "squad", "ner", "mlm" work).
         model: a directory or Hub id holding an ALBERT checkpoint (any head) and its tokenizer.
         train: training examples: a file path, a list of dicts or a ``datasets.Dataset`` (whose ClassLabel
             names, when the label column has them, become the model's labels in the dataset's order).
         validation: validation examples in the same forms (None: the last epoch is kept).
-        output_dir: where the model, tokenizer, labels and ``finetune_results.json`` go.
-        settings: hyper-parameters (defaults: FinetuneSettings()).
+        output_dir: where the model, tokenizer, task.json, ``finetune_results.json`` and the metrics go.
+        settings: hyper-parameters (defaults: FinetuneSettings()). ``max_length`` is capped by the model's
+            maximum (its position table, or the tokenizer's ``model_max_length``), with a warning.
         tokenizer: a tokenizer object to use instead of the model's.
 
     Returns:
@@ -226,31 +213,35 @@ def finetune(
     Example:
         >>> finetune("text-classification", "albert/albert-base-v2", "tr.jsonl", "dev.jsonl", "out")  # doctest: +SKIP
     """
-    task = tasks.canonical_task(task)
+    entry = registry.trainable_task(task)
     settings = settings or FinetuneSettings()
     output = Path(output_dir)
     check_apart(output, "--output", {"--model": model, "--train": train, "--validation": validation})
-    kind = f"a fine-tuned {task} model"
     with OutputLock(output, "albertlite finetune"):
-        cleared = claim_output(output, kind, overwrite=settings.overwrite)
-        if settings.overwrite and not cleared and directory_kind(output) == kind:
+        cleared = claim_output(output, _kind(entry), overwrite=settings.overwrite)
+        if settings.overwrite and not cleared and directory_kind(output) == _kind(entry):
             clear_directory(output)
-        tokenizer = tokenizer if tokenizer is not None else load_tokenizer(model)
-        train_examples = tasks.load_examples(train, task)
-        eval_examples = tasks.load_examples(validation, task) if validation is not None else None
-        run = _Run(task, settings, tokenizer, output)
-        run.build_labels(train_examples, tasks.dataset_label_names(train, task))
+        run = _Run(entry, settings, load_tokenizer(model if tokenizer is None else tokenizer), output)
+        run.fit_length(AlbertConfig.from_pretrained(model))
+        train_examples = registry.load_examples(train, entry)
+        eval_examples = registry.load_examples(validation, entry) if validation is not None else None
+        run.build_labels(train_examples, registry.dataset_label_names(train, entry))
         if eval_examples is not None:
             source = str(validation) if isinstance(validation, (str, os.PathLike)) else "validation data"
-            tasks.check_labels(eval_examples, task, run.label_list, source)
-            if task == "question-answering" and not settings.version_2:
-                _check_answerable(eval_examples, source)
+            registry.check_labels(eval_examples, entry, run.label_list, source)
+            if entry.check_validation is not None:
+                entry.check_validation(eval_examples, run.score_options(), source)
         run.identity = {"model": _model_identity(model), "train": ckpt.fingerprint(train),
                         "validation": None if validation is None else ckpt.fingerprint(validation)}  # fmt: skip
+        # every input is featurized (and so checked against the maximum length) before training starts
         train_features = run.features(train_examples, training=True)
         eval_features = run.features(eval_examples, training=False) if eval_examples is not None else None
         run.load_model(model)
         return run.train(train_features, eval_examples, eval_features)
+
+
+def _kind(task: registry.Task) -> str:
+    return f"a fine-tuned {task.name} model"
 
 
 def _model_identity(model: str | os.PathLike) -> str:
@@ -259,54 +250,60 @@ def _model_identity(model: str | os.PathLike) -> str:
     return ckpt.fingerprint(config) if config.is_file() else str(model)
 
 
-def _check_answerable(examples: Sequence[Mapping[str, Any]], source: str) -> None:
-    """SQuAD v1 scoring needs a gold answer for every question: say so before training, not after an epoch."""
-    for index, example in enumerate(examples):
-        answers = example.get("answers")
-        if answers is not None and not answers["text"]:
-            raise ValueError(
-                f"{source}, example {index}: a question without an answer, which SQuAD v1 cannot score; "
-                "set version_2=True (--recipe squad2) to train and score unanswerable questions."
-            )
-
-
 class _Run:
     """One fine-tuning run's state: settings, labels, model, optimizer."""
 
-    def __init__(self, task: str, settings: FinetuneSettings, tokenizer: Any, output: Path) -> None:
+    def __init__(self, task: registry.Task, settings: FinetuneSettings, tokenizer: Any, output: Path) -> None:
         self.task, self.settings, self.tokenizer, self.output = task, settings, tokenizer, output
-        self.metric = settings.metric or DEFAULT_METRICS[task]
+        self.metric = settings.metric or task.metric
+        self.max_length = settings.max_length
         self.identity: dict[str, Any] = {}
         self.label_list: list[str] | None = None
-        self.regression = bool(settings.regression)
+        self.regression = bool(settings.regression) and task.allows_regression
         self.device = torch.device(settings.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.warmup = 0
+
+    def fit_length(self, config: AlbertConfig) -> None:
+        """Cap ``max_length`` at what the model accepts (the default 128 is longer than some small models)."""
+        limit = default_max_length(config, self.tokenizer)
+        if self.max_length > limit:
+            logger.warning("max_length %d is longer than the model accepts: using %d (longer inputs are truncated)",
+                           self.max_length, limit)  # fmt: skip
+            self.max_length = limit
         self.masker = NgramMasker.from_tokenizer(
-            tokenizer, masked_lm_prob=settings.mlm_probability, max_predictions_per_seq=settings.max_length
+            self.tokenizer, masked_lm_prob=self.settings.mlm_probability, max_predictions_per_seq=self.max_length
         )
 
     def build_labels(self, examples: Sequence[Mapping[str, Any]], names: list[str] | None = None) -> None:
         """Labels seen in ``examples``, sorted; a dataset's ClassLabel ``names`` win, in the dataset's order."""
-        if self.task == "text-classification" and self.settings.regression is None:
-            self.regression = names is None and tasks.is_regression([e["label"] for e in examples])
-        if self.task == "text-classification" and self.regression:
-            self.metric = self.settings.metric or "pearson"
+        if self.task.allows_regression and self.settings.regression is None:
+            values = [value for example in examples for value in label_values(example, self.task)]
+            self.regression = names is None and is_regression(values)
+        if self.regression:
+            self.metric = self.settings.metric or self.task.regression_metric or self.metric
             return
-        self.label_list = names if names is not None else tasks.label_names(examples, self.task)
+        self.label_list = names if names is not None else registry.label_names(examples, self.task)
 
     @property
     def label2id(self) -> dict[str, int]:
         return {label: i for i, label in enumerate(self.label_list or [])}
 
     def features(self, examples: Sequence[Mapping[str, Any]], training: bool) -> list[dict[str, Any]]:
-        feature_settings = tasks.FeatureSettings(
-            max_length=self.settings.max_length,
+        feature_settings = FeatureSettings(
+            max_length=self.max_length,
             doc_stride=self.settings.doc_stride,
             max_query_length=self.settings.max_query_length,
             regression=self.regression,
         )
-        return tasks.prepare_features(
+        return registry.prepare_features(
             self.task, examples, self.tokenizer, self.label2id, feature_settings, training=training
         )
+
+    def score_options(self) -> ScoreOptions:
+        s = self.settings
+        decode = DecodeSettings(n_best=s.n_best, max_answer_length=s.max_answer_length,
+                                null_score_threshold=s.null_score_threshold, allow_no_answer=s.version_2)  # fmt: skip
+        return ScoreOptions(label_list=self.label_list, decode=decode, version_2=s.version_2)
 
     def load_model(self, name_or_path: str | os.PathLike) -> None:
         torch.manual_seed(self.settings.seed)
@@ -314,7 +311,7 @@ class _Run:
         if self.label_list is not None:
             overrides["id2label"] = dict(enumerate(self.label_list))
             overrides["label2id"] = self.label2id
-        elif self.task == "text-classification":
+        elif self.regression:
             overrides.update(id2label={0: "LABEL_0"}, label2id={"LABEL_0": 0}, problem_type="regression")
         if self.settings.dropout is not None:
             overrides.update(
@@ -324,7 +321,7 @@ class _Run:
             overrides["classifier_dropout_prob"] = self.settings.classifier_dropout
         if self.settings.classifier_pooling is not None:
             overrides["classifier_pooling"] = self.settings.classifier_pooling
-        self.model = model_class(self.task).from_pretrained(name_or_path, **overrides).to(self.device)
+        self.model = self.task.head_class().from_pretrained(name_or_path, **overrides).to(self.device)
 
     # ----------------------------------------------------------------------- training
     def train(
@@ -338,78 +335,89 @@ class _Run:
         steps_per_epoch = math.ceil(math.ceil(len(train_features) / micro) / s.gradient_accumulation_steps)
         total_steps = s.max_steps or max(1, math.ceil(steps_per_epoch * s.epochs))
         epochs = math.ceil(total_steps / steps_per_epoch)
-        warmup = s.warmup_steps if s.warmup_steps is not None else int(total_steps * s.warmup_ratio)
-        optimizer = torch.optim.AdamW(_parameter_groups(self.model, s.weight_decay), lr=s.learning_rate)
+        self.warmup = s.warmup_steps if s.warmup_steps is not None else int(total_steps * s.warmup_ratio)
+        optimizer = build_optimizer(self.model, "adamw", lr=s.learning_rate, weight_decay=s.weight_decay,
+                                    eps=ADAMW_EPS)  # fmt: skip
         checkpoint = self._resume_point()
         if checkpoint is not None:  # a longer or shorter run keeps the stopped run's warm-up
-            warmup = int(checkpoint.state["settings"]["warmup"])
-        self.warmup = warmup
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _linear_schedule(warmup, total_steps))
+            self.warmup = int(checkpoint.state["settings"]["warmup"])
+        schedule = LearningRateSchedule(s.learning_rate, total_steps, self.warmup, kind="linear")
         state = {"epoch": 0, "step": 0, "best": None, "stale": 0, "history": []}
         if checkpoint is not None:
-            state = self._resume(checkpoint, optimizer, scheduler)
+            checkpoint.restore(self.model, optimizer, self._settings(), FIXED_SETTINGS, START_OVER)
+            state = {k: checkpoint.state[k] for k in ("epoch", "step", "best", "stale", "history")}
+        metrics = MetricsLogger(self.output, state["step"], s.tensorboard)
         progress = tqdm(total=total_steps, initial=state["step"], desc="fine-tuning", disable=not s.progress)
-        while state["epoch"] < epochs and state["step"] < total_steps:
-            rng = np.random.default_rng(s.seed + state["epoch"])  # per epoch, so a resumed run masks the same
-            loss = self._epoch(train_features, micro, optimizer, scheduler, state, total_steps, progress, rng)
-            record = {"epoch": state["epoch"] + 1, "train_loss": loss, "step": state["step"]}
-            if eval_features is not None:
-                record.update(self.evaluate(eval_examples, eval_features))
-            state["epoch"] += 1
-            state["history"].append(record)
-            improved = self._select(record, state)
-            logger.info("epoch %d: %s", state["epoch"], record)
-            progress.set_postfix({k: round(v, 4) for k, v in record.items() if isinstance(v, float)})
-            self._save_resume_point(optimizer, scheduler, state)
-            if not improved and s.early_stopping_patience is not None and state["stale"] >= s.early_stopping_patience:
-                logger.info("early stop after epoch %d", state["epoch"])
-                break
-        progress.close()
+        try:
+            while state["epoch"] < epochs and state["step"] < total_steps:
+                rng = np.random.default_rng(s.seed + state["epoch"])  # per epoch, so a resumed run masks the same
+                loss = self._epoch(train_features, micro, optimizer, schedule, state, progress, metrics, rng)
+                record, improved = self._end_epoch(loss, state, eval_examples, eval_features, metrics)
+                progress.set_postfix({k: round(v, 4) for k, v in record.items() if isinstance(v, float)})
+                self._save_resume_point(optimizer, schedule, state)
+                if not improved and self._patience_spent(state):
+                    logger.info("early stop after epoch %d", state["epoch"])
+                    break
+        finally:
+            progress.close()
+            metrics.close()
         if eval_features is None and state["history"]:
             self.save(self.output, state["history"][-1])
         self._write_results(state)
         self._remove_resume_points()
         return FinetuneResult(self.output, state["best"], self.metric, state["history"], state["epoch"])
 
-    def _epoch(self, features, micro, optimizer, scheduler, state, total_steps, progress, rng) -> float:
+    def _epoch(self, features, micro, optimizer, schedule, state, progress, metrics, rng) -> float:
         s = self.settings
         self.model.train()
-        batches = tasks.batch_indices(
+        batches = batch_indices(
             features, micro, shuffle=True, group_by_length=s.group_by_length, seed=s.seed + state["epoch"]
         )
-        losses, pending = [], 0
-        for indices in batches:
-            batch = tasks.collate([features[i] for i in indices], self.tokenizer.pad_token_id)
-            if self.task == "masked-lm":
-                batch = tasks.mask_batch(batch, self.masker, rng)
+        losses, pending = [], []
+        for number, indices in enumerate(batches, 1):
+            batch = collate([features[i] for i in indices], self.tokenizer.pad_token_id)
+            if self.task.masked_inputs:
+                batch = mask_batch(batch, self.masker, rng)
             loss = self._loss(batch) / s.gradient_accumulation_steps
             loss.backward()
-            losses.append(loss.item() * s.gradient_accumulation_steps)
-            pending += 1
-            if pending == s.gradient_accumulation_steps:
-                self._step(optimizer, scheduler)
-                pending = 0
-                state["step"] += 1
+            pending.append(loss.item() * s.gradient_accumulation_steps)
+            if len(pending) == s.gradient_accumulation_steps or number == len(batches):
+                self._step(optimizer, schedule, state, metrics, pending)
+                losses += pending
+                pending = []
                 progress.update(1)
-                if state["step"] >= total_steps:
+                if state["step"] >= schedule.total_steps:
                     break
-        if pending:
-            self._step(optimizer, scheduler)
-            state["step"] += 1
-            progress.update(1)
         return float(np.mean(losses)) if losses else float("nan")
+
+    def _end_epoch(self, loss, state, eval_examples, eval_features, metrics) -> tuple[dict[str, Any], bool]:
+        """Evaluate, record and keep the epoch when it is the best so far; returns the record and whether it was."""
+        record = {"epoch": state["epoch"] + 1, "train_loss": loss, "step": state["step"]}
+        if eval_features is not None:
+            record.update(self.evaluate(eval_examples, eval_features))
+            metrics.log(state["step"], "eval", {k: v for k, v in record.items() if k != "step"})
+        state["epoch"] += 1
+        state["history"].append(record)
+        improved = self._select(record, state)
+        logger.info("epoch %d: %s", state["epoch"], record)
+        return record, improved
+
+    def _patience_spent(self, state: dict[str, Any]) -> bool:
+        patience = self.settings.early_stopping_patience
+        return patience is not None and state["stale"] >= patience
 
     def _loss(self, batch: dict[str, np.ndarray]) -> torch.Tensor:
         inputs = {k: torch.as_tensor(v, device=self.device) for k, v in batch.items()}
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.settings.bf16):
             return self.model(**inputs).loss
 
-    def _step(self, optimizer, scheduler) -> None:
-        if self.settings.max_grad_norm:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.max_grad_norm)
+    def _step(self, optimizer, schedule, state, metrics, losses) -> None:
+        lr = schedule.apply(optimizer, state["step"])
+        grad_norm = clip_grad_norm(self.model.parameters(), self.settings.max_grad_norm)
         optimizer.step()
-        scheduler.step()
         optimizer.zero_grad(set_to_none=True)
+        state["step"] += 1
+        metrics.log(state["step"], "train", {"loss": float(np.mean(losses)), "lr": lr, "grad_norm": grad_norm})
 
     def _select(self, record: dict[str, Any], state: dict[str, Any]) -> bool:
         if self.metric not in record:
@@ -426,16 +434,25 @@ class _Run:
 
     # ----------------------------------------------------------------------- evaluation
     def evaluate(self, examples: list[dict[str, Any]], features: list[dict[str, Any]]) -> dict[str, float]:
-        batch_size = self.settings.eval_batch_size
-        if self.task == "masked-lm":
-            return _mlm_accuracy(self.model, features, self.tokenizer, self.masker, batch_size, self.device)
-        outputs = predict_outputs(self.model, features, self.task, self.tokenizer.pad_token_id, batch_size)
-        return compute_metrics(self.task, examples, features, outputs, self.settings, self.label_list)
+        """The task's validation scores; masked-LM evaluation masks with a fixed seed (the same masks each epoch)."""
+        prepare = None
+        if self.task.masked_inputs:
+            rng = np.random.default_rng(0)
+
+            def prepare(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+                return mask_batch(batch, self.masker, rng)
+
+        outputs = forward_features(
+            self.model, features, self.task.output, pad_token_id=self.tokenizer.pad_token_id,
+            batch_size=self.settings.eval_batch_size, prepare=prepare,
+        )  # fmt: skip
+        return self.task.score(examples, features, outputs, self.score_options())
 
     # ----------------------------------------------------------------------- saving and resuming
     def save(self, directory: Path, record: Mapping[str, Any]) -> None:
         """Model, tokenizer and task.json, replacing the previous ones together (the resume points stay)."""
-        info = {"task": self.task, "labels": self.label_list, "regression": self.regression, "metrics": dict(record)}
+        info = {"task": self.task.name, "labels": self.label_list, "regression": self.regression,
+                "metrics": dict(record)}  # fmt: skip
         with staged_directory(directory, replaces=(*MODEL_FILES, *TOKENIZER_FILES, TASK_FILE)) as staging:
             self.model.save_pretrained(staging)
             self.tokenizer.save_pretrained(staging)
@@ -443,34 +460,34 @@ class _Run:
 
     def _write_results(self, state: dict[str, Any]) -> None:
         results = {
-            "task": self.task,
+            "task": self.task.name,
             "metric": self.metric,
             "best": state["best"],
             "history": state["history"],
-            "settings": {k: v for k, v in asdict(self.settings).items() if k != "extra"},
+            "settings": {
+                **{k: v for k, v in asdict(self.settings).items() if k != "extra"},
+                "max_length": self.max_length,
+            },
         }
         atomic_write_text(self.output / RESULTS_FILE, json.dumps(results, indent=2, default=str) + "\n")
+        if self.settings.plot:
+            panels = (("training loss", "loss"), ("learning rate", "lr"), (f"validation {self.metric}", self.metric))
+            plot_curves(self.output / METRICS_FILE, self.output / CURVES_FILE, panels)
 
     def _settings(self) -> dict[str, Any]:
         """What a resume point records of the run, to compare on resume (see FIXED_SETTINGS)."""
-        recorded = {k: v for k, v in asdict(self.settings).items() if k not in ("extra", "resume", "overwrite")}
-        recorded.pop("warmup_ratio"), recorded.pop("warmup_steps")
-        return {**recorded, **self.identity, "task": self.task, "labels": self.label_list,
-                "regression": self.regression, "metric": self.metric, "warmup": self.warmup}  # fmt: skip
+        recorded = {k: v for k, v in asdict(self.settings).items() if k not in _UNRECORDED}
+        return {**recorded, **self.identity, "task": self.task.name, "labels": self.label_list,
+                "regression": self.regression, "metric": self.metric, "warmup": self.warmup,
+                "max_length": self.max_length}  # fmt: skip
 
-    def _save_resume_point(self, optimizer, scheduler, state) -> None:
+    def _save_resume_point(self, optimizer, schedule, state) -> None:
         directory = self.output / RESUME_DIR
         directory.mkdir(parents=True, exist_ok=True)
-        temp = ckpt.temp_dir_for(directory, state["step"])
-        shutil.rmtree(temp, ignore_errors=True)
-        temp.mkdir()
-        kind = f"a fine-tuned {self.task} model"
-        record = {**state, "kind": kind, "scheduler": scheduler.state_dict(), "settings": self._settings()}
-        with ckpt.discard_on_failure(temp):
-            ckpt.write_rng_state(temp, 0)
-            ckpt.write_training_state(temp, self.model, optimizer, record)
-            ckpt.finish_checkpoint(temp, {"step": state["step"], "epoch": state["epoch"], "kind": kind})
-        ckpt.prune_checkpoints(directory, KEEP_RESUME_POINTS)
+        kind = _kind(self.task)
+        record = {**state, "kind": kind, "schedule": asdict(schedule), "settings": self._settings()}
+        summary = {"step": state["step"], "epoch": state["epoch"], "kind": kind}
+        ckpt.save_checkpoint(directory, self.model, optimizer, record, summary, keep=KEEP_RESUME_POINTS)
 
     def _resume_point(self) -> ckpt.Checkpoint | None:
         """The newest intact resume point when resuming; otherwise the old ones are deleted (a fresh start)."""
@@ -484,219 +501,7 @@ class _Run:
         ckpt.clean_checkpoint_dir(directory)
         return ckpt.load_latest(directory, 0, START_OVER)
 
-    def _resume(self, checkpoint: ckpt.Checkpoint, optimizer, scheduler) -> dict[str, Any]:
-        recorded = checkpoint.state["settings"]
-        ckpt.check_resume_settings(checkpoint.path, recorded, self._settings(), FIXED_SETTINGS, START_OVER)
-        checkpoint.load_into(self.model, optimizer)
-        scheduler.load_state_dict(checkpoint.state["scheduler"])
-        if checkpoint.rng is not None:
-            ckpt.set_rng_state(checkpoint.rng)
-        state = {k: checkpoint.state[k] for k in ("epoch", "step", "best", "stale", "history")}
-        logger.info("resuming after epoch %d (step %d)", state["epoch"], state["step"])
-        return state
-
     def _remove_resume_points(self) -> None:
         for path in (self.output / RESUME_DIR, (self.output / LEGACY_RESUME_FILE).parent):
             if path.is_dir():
                 ckpt.retire(path)
-
-
-def _parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    decay, no_decay = [], []
-    for name, parameter in model.named_parameters():
-        if not parameter.requires_grad:
-            continue
-        (no_decay if name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name else decay).append(parameter)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-
-
-def _linear_schedule(warmup: int, total: int):
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / (warmup + 1)  # never a zero rate on the first step
-        return max(0.0, (total - step) / max(1, total - warmup))
-
-    return factor
-
-
-# --------------------------------------------------------------------------- inference and metrics
-
-
-@torch.no_grad()
-def predict_outputs(
-    model: torch.nn.Module, features: Sequence[Mapping[str, Any]], task: str, pad_token_id: int, batch_size: int = 64
-) -> list[Any]:
-    """Run the model over features, longest first, and return one unpadded output per feature.
-
-    Returns:
-        Per feature: class logits (classification, multiple choice), token logits (tagging), or a pair
-        (start logits, end logits) for question answering, as numpy float32 arrays.
-    """
-    task = tasks.canonical_task(task)
-    model.eval()
-    device = next(model.parameters()).device
-    outputs: list[Any] = [None] * len(features)
-    for indices in tasks.batch_indices(features, batch_size, group_by_length=True):
-        batch = tasks.collate([features[i] for i in indices], pad_token_id)
-        inputs = {k: torch.as_tensor(batch[k], device=device) for k in tasks.MODEL_INPUTS}
-        result = model(**inputs)
-        for row, index in enumerate(indices):
-            length = tasks.feature_length(features[index])
-            if task == "question-answering":
-                outputs[index] = (
-                    result.start_logits[row, :length].float().cpu().numpy(),
-                    result.end_logits[row, :length].float().cpu().numpy(),
-                )
-            elif task in ("token-classification", "masked-lm"):
-                outputs[index] = result.logits[row, :length].float().cpu().numpy()
-            else:
-                outputs[index] = result.logits[row].float().cpu().numpy()
-    return outputs
-
-
-def compute_metrics(
-    task: str,
-    examples: Sequence[Mapping[str, Any]],
-    features: Sequence[Mapping[str, Any]],
-    outputs: Sequence[Any],
-    settings: FinetuneSettings,
-    label_list: Sequence[str] | None,
-) -> dict[str, float]:
-    """The task's validation metrics from the model outputs of :func:`predict_outputs`."""
-    task = tasks.canonical_task(task)
-    if task == "text-classification":
-        labels = [f["labels"] for f in features]
-        if label_list is None:
-            return metrics.regression_metrics(labels, [float(o[0]) for o in outputs])
-        return metrics.classification_metrics(labels, [int(np.argmax(o)) for o in outputs], len(label_list))
-    if task == "multiple-choice":
-        labels = [f["labels"] for f in features]
-        return {"accuracy": metrics.accuracy(labels, [int(np.argmax(o)) for o in outputs])}
-    if task == "token-classification":
-        true_tags = [list(map(str, e["tags"])) for e in examples]
-        predicted = [
-            word_tags(f["word_ids"], o, label_list, len(e["tokens"])) for e, f, o in zip(examples, features, outputs)
-        ]
-        scores = metrics.entity_scores(true_tags, predicted)
-        return {k: float(v) for k, v in scores.items() if k != "per_type"}
-    answers = tasks.decode_answers(
-        examples, features, [o[0] for o in outputs], [o[1] for o in outputs], _decode_settings(settings)
-    )
-    predictions = {e["id"]: a["answer"] for e, a in zip(examples, answers)}
-    references = {e["id"]: e["answers"]["text"] for e in examples}
-    scores = (
-        metrics.squad_v2(predictions, references) if settings.version_2 else metrics.squad_v1(predictions, references)
-    )
-    return {"exact_match": scores["exact_match"], "f1": scores["f1"]}
-
-
-def _decode_settings(settings: FinetuneSettings) -> tasks.DecodeSettings:
-    return tasks.DecodeSettings(
-        n_best=settings.n_best,
-        max_answer_length=settings.max_answer_length,
-        null_score_threshold=settings.null_score_threshold,
-        allow_no_answer=settings.version_2,
-    )
-
-
-def word_tags(
-    word_ids: Sequence[int | None], logits: np.ndarray, label_list: Sequence[str], num_words: int
-) -> list[str]:
-    """One tag per word from the logits of its first piece ("O" for words cut off by the maximum length)."""
-    tags = ["O"] * num_words
-    previous = None
-    for position, word in enumerate(word_ids):
-        if word is not None and word != previous:
-            tags[word] = label_list[int(np.argmax(logits[position]))]
-        previous = word
-    return tags
-
-
-@torch.no_grad()
-def _mlm_accuracy(model, features, tokenizer, masker, batch_size, device) -> dict[str, float]:
-    """Accuracy and loss on the masked positions, with a fixed seed so every epoch sees the same masks."""
-    model.eval()
-    rng = np.random.default_rng(0)
-    correct = total = 0
-    losses = []
-    for indices in tasks.batch_indices(features, batch_size):
-        batch = tasks.mask_batch(tasks.collate([features[i] for i in indices], tokenizer.pad_token_id), masker, rng)
-        inputs = {k: torch.as_tensor(v, device=device) for k, v in batch.items()}
-        result = model(**inputs)
-        labels = inputs["labels"]
-        chosen = labels != tasks.IGNORE_INDEX
-        correct += int((result.logits.argmax(-1)[chosen] == labels[chosen]).sum())
-        total += int(chosen.sum())
-        losses.append(float(result.loss) * int(chosen.sum()))
-    loss = sum(losses) / max(1, total)
-    return {"accuracy": correct / max(1, total), "loss": loss, "perplexity": float(math.exp(min(loss, 50)))}
-
-
-def predict(
-    task: str,
-    model: str | os.PathLike,
-    inputs: Any,
-    *,
-    batch_size: int = 32,
-    max_length: int | None = None,
-    settings: FinetuneSettings | None = None,
-) -> list[dict[str, Any]]:
-    """Predictions of a fine-tuned model directory on examples (a file, a list of dicts or a Dataset).
-
-    Args:
-        task: the model's task (masked-LM models predict through the fill-mask pipeline instead).
-        model: a directory or Hub id written by :func:`finetune` (or any checkpoint with that head).
-        inputs: examples with the task's input columns; labels are not needed.
-        batch_size: examples per forward pass.
-        max_length: the longest sequence (default: the settings', capped by the model's position table).
-        settings: QA decoding and feature settings (defaults: FinetuneSettings()).
-
-    Returns:
-        One dict per example: ``label``/``score`` (classification; ``score`` alone for regression), ``tags``
-        (tagging), ``answer``/``start``/``end``/``score`` (question answering), ``label``/``scores`` (multiple
-        choice), plus the example's ``id`` when it has one.
-    """
-    task = tasks.canonical_task(task)
-    if task == "masked-lm":
-        raise ValueError("masked-lm models predict with the fill-mask pipeline (albertlite fill-mask).")
-    settings = settings or FinetuneSettings()
-    network = model_class(task).from_pretrained(model)
-    tokenizer = load_tokenizer(model)
-    limit = max_length or min(settings.max_length, network.config.max_position_embeddings)
-    examples = tasks.load_examples(inputs, task, require_labels=False)
-    for example in examples:  # labels in a prediction file are not needed, and may be unseen
-        for key in ("label", "tags", "answers"):
-            example.pop(key, None)
-    feature_settings = tasks.FeatureSettings(
-        max_length=limit,
-        doc_stride=settings.doc_stride,
-        max_query_length=settings.max_query_length,
-        regression=network.config.num_labels == 1,
-    )
-    features = tasks.prepare_features(task, examples, tokenizer, settings=feature_settings, training=False)
-    outputs = predict_outputs(network, features, task, tokenizer.pad_token_id, batch_size)
-    id2label = network.config.id2label
-    if task == "question-answering":
-        decoded = tasks.decode_answers(
-            examples, features, [o[0] for o in outputs], [o[1] for o in outputs], _decode_settings(settings)
-        )
-        rows = [{k: a[k] for k in ("answer", "start", "end", "score")} for a in decoded]
-    elif task == "token-classification":
-        labels = [id2label[i] for i in range(len(id2label))]
-        rows = [
-            {"tokens": e["tokens"], "tags": word_tags(f["word_ids"], o, labels, len(e["tokens"]))}
-            for e, f, o in zip(examples, features, outputs)
-        ]
-    elif task == "multiple-choice":
-        rows = [{"label": int(np.argmax(o)), "scores": [float(x) for x in o]} for o in outputs]
-    elif network.config.num_labels == 1:
-        rows = [{"score": float(o[0])} for o in outputs]
-    else:
-        rows = []
-        for o in outputs:
-            probabilities = np.exp(o - o.max()) / np.exp(o - o.max()).sum()
-            rows.append({"label": id2label[int(np.argmax(o))], "score": float(probabilities.max())})
-    for example, row in zip(examples, rows):
-        if example.get("id") is not None:
-            row["id"] = example["id"]
-    return rows

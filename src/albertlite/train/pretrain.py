@@ -31,6 +31,7 @@ from albertlite.checkpoints.run_dir import OutputLock, check_apart, claim_output
 from albertlite.config import AlbertConfig
 from albertlite.data.shards import IGNORE_INDEX, PretrainingShards, collate_pretraining_batch, vocab_hash
 from albertlite.optim import OPTIMIZERS, SCHEDULES, LearningRateSchedule, build_optimizer, clip_grad_norm
+from albertlite.tokenization_auto import load_tokenizer
 from albertlite.train import checkpointing as ckpt
 from albertlite.train.distributed import (
     DistributedContext,
@@ -41,7 +42,7 @@ from albertlite.train.distributed import (
     init_distributed,
     rank_positions,
 )
-from albertlite.train.metrics import CURVES_FILE, METRICS_FILE, MetricsLogger, plot_curves, read_metrics
+from albertlite.train.metrics_log import CURVES_FILE, METRICS_FILE, MetricsLogger, plot_curves, read_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -340,9 +341,7 @@ class _Trainer:
 
     # ------------------------------------------------------------------ set-up
     def _check_tokenizer(self) -> None:
-        from albertlite.tokenization import AlbertTokenizer
-
-        tokenizer = AlbertTokenizer.from_pretrained(self.config.tokenizer)
+        tokenizer = load_tokenizer(self.config.tokenizer)
         expected = self.data.manifest["tokenizer"]["vocab_sha256"]
         if vocab_hash(tokenizer.get_vocab()) != expected:
             raise ValueError(
@@ -381,15 +380,8 @@ class _Trainer:
         recorded = checkpoint.state["settings"]
         if self.config.warmup_steps is None:  # the default follows --steps; a longer run keeps its warm-up
             self.warmup = int(recorded["warmup"])
-        ckpt.check_resume_settings(checkpoint.path, recorded, self._settings(), FIXED_SETTINGS, START_OVER)
+        checkpoint.restore(self.model, self.optimizer, self._settings(), FIXED_SETTINGS, START_OVER)
         self.schedule = LearningRateSchedule(self.config.lr, self.config.steps, self.warmup, kind=self.config.schedule)
-        checkpoint.load_into(self.model, self.optimizer)
-        if checkpoint.rng is not None:
-            ckpt.set_rng_state(checkpoint.rng)
-        else:
-            logger.warning("%s has no generator state for rank %d: dropout draws restart", checkpoint.path,
-                           self.context.rank)  # fmt: skip
-        logger.info("resumed from %s (step %d)", checkpoint.path, checkpoint.step)
         return checkpoint.step
 
     def _settings(self) -> dict[str, Any]:
@@ -563,34 +555,21 @@ class _Trainer:
     # ------------------------------------------------------------------ saving
     def _save_checkpoint(self, step: int) -> None:
         context = self.context
-        temp = ckpt.temp_dir_for(self.checkpoint_dir, step)
-        if context.is_main:
-            shutil.rmtree(temp, ignore_errors=True)
-            temp.mkdir(parents=True)
-        barrier(context)
-        with ckpt.discard_on_failure(temp):  # a full disk leaves no half-written checkpoint behind
-            self._write_checkpoint(temp, step)
-        barrier(context)
-
-    def _write_checkpoint(self, temp: Path, step: int) -> None:
-        context = self.context
-        ckpt.write_rng_state(temp, context.rank)
-        barrier(context)
-        if context.is_main:
-            state = {
-                "step": step,
-                "kind": RUN_KIND,
-                "schedule": dataclasses.asdict(self.schedule),
-                "global_batch": self.global_batch,
-                "data_position": step * self.global_batch,
-                "world_size": context.world_size,
-                "settings": self._settings(),
-                "config": dataclasses.asdict(self.config),
-            }
-            summary = {k: state[k] for k in ("step", "kind", "global_batch", "data_position", "world_size")}
-            ckpt.write_training_state(temp, self.model, self.optimizer, state)
-            ckpt.finish_checkpoint(temp, summary)
-            ckpt.prune_checkpoints(self.checkpoint_dir, self.config.keep_checkpoints)
+        state = {
+            "step": step,
+            "kind": RUN_KIND,
+            "schedule": dataclasses.asdict(self.schedule),
+            "global_batch": self.global_batch,
+            "data_position": step * self.global_batch,
+            "world_size": context.world_size,
+            "settings": self._settings(),
+            "config": dataclasses.asdict(self.config),
+        }
+        summary = {k: state[k] for k in ("step", "kind", "global_batch", "data_position", "world_size")}
+        ckpt.save_checkpoint(
+            self.checkpoint_dir, self.model, self.optimizer, state, summary, keep=self.config.keep_checkpoints,
+            rank=context.rank, barrier=lambda: barrier(context),
+        )  # fmt: skip
 
     def _save_final(self) -> None:
         # model, tokenizer and curves replace the previous ones together; checkpoints and metrics stay

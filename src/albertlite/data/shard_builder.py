@@ -34,6 +34,7 @@ from albertlite.checkpoints.run_dir import OutputLock, check_apart, claim_output
 from albertlite.data.corpus import read_documents
 from albertlite.data.pretraining import InstanceBuilder, InstanceSettings, chunk_documents
 from albertlite.data.shards import MANIFEST, InstanceBatch, ShardWriter, token_dtype_for, vocab_hash
+from albertlite.tokenization_auto import load_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def write_pretraining_shards(
 
     Args:
         input_files: text files, read in order (:func:`~albertlite.data.corpus.read_documents`).
-        tokenizer: a tokenizer directory (loaded with ``albertlite.AlbertTokenizer.from_pretrained`` in every
+        tokenizer: a tokenizer directory (loaded with :func:`albertlite.tokenization_auto.load_tokenizer` in every
             process) or a picklable tokenizer object.
         output_dir: where the shards and manifest go.
         text_format: "lines" (one sentence per line, blank line between documents) or "paragraphs".
@@ -124,19 +125,11 @@ def _write(
     return writer.close()
 
 
-def load_tokenizer(tokenizer: Any) -> Any:
-    """A tokenizer object from a directory path, or the object itself."""
-    if isinstance(tokenizer, (str, os.PathLike)):
-        import albertlite
-
-        return albertlite.AlbertTokenizer.from_pretrained(str(tokenizer))
-    return tokenizer
-
-
 def _metadata(builder: InstanceBuilder, input_files: Sequence[str | os.PathLike], text_format: str) -> dict[str, Any]:
     tokenizer = builder.tokenizer
     return {
         "tokenizer": {
+            "class": type(tokenizer).__name__,  # the fast one splits user-defined pieces out (docs/tokenizers.md)
             "vocab_size": int(tokenizer.vocab_size),
             "vocab_sha256": vocab_hash(tokenizer.get_vocab()),
             "pad_token_id": int(tokenizer.pad_token_id),

@@ -1,12 +1,14 @@
 """Inference pipelines: ``albertlite.pipeline(task, model=dir_or_hub_id)``, as Hugging Face's for ALBERT.
 
-Tasks: "fill-mask", "text-classification", "token-classification", "question-answering" and
-"feature-extraction". Every pipeline takes one input or a list, encodes them, runs the model on
-batches of similar length (longest first, dynamic padding) and returns results in input order, the same
-batched as one by one (up to float rounding of padded rows).
+Every task of the registry (:mod:`albertlite.tasks.registry`) has one: "fill-mask" (masked-lm),
+"text-classification", "token-classification", "question-answering", "multiple-choice" and
+"feature-extraction". A fine-tuned directory records its task (task.json), so ``pipeline(model=dir)`` needs no
+task name, and naming a task the directory was not trained for is refused. Every pipeline takes one input or a
+list, encodes them, runs the model on batches of similar length (longest first, dynamic padding) and returns
+results in input order, the same batched as one by one (up to float rounding of padded rows).
 
 Example:
-    >>> qa = pipeline("question-answering", model="my-squad-model")  # doctest: +SKIP
+    >>> qa = pipeline(model="my-squad-model")  # doctest: +SKIP
     >>> qa(question="Where?", context="It is in Paris.")  # doctest: +SKIP
     {'score': 0.97, 'start': 9, 'end': 14, 'answer': 'Paris'}
 """
@@ -15,78 +17,68 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from albertlite.data import tasks
+from albertlite.inference.forward import Take, forward_features
+from albertlite.tasks import registry
+from albertlite.tasks.decoding import DecodeSettings, decode_answers, word_tags
+from albertlite.tasks.features import FeatureSettings, choice_features, token_features
+from albertlite.tokenization_auto import load_tokenizer
 
-_ALIASES = {
-    "sentiment-analysis": "text-classification",
-    "ner": "token-classification",
-    "qa": "question-answering",
-    "embeddings": "feature-extraction",
-}
-_MODEL_CLASSES = {
-    "fill-mask": "AlbertForMaskedLM",
-    "text-classification": "AlbertForSequenceClassification",
-    "token-classification": "AlbertForTokenClassification",
-    "question-answering": "AlbertForQuestionAnswering",
-    "feature-extraction": "AlbertModel",
-}
-PIPELINE_TASKS = tuple(_MODEL_CLASSES)
+PIPELINE_TASKS = registry.TASKS
 
 
 def pipeline(
-    task: str,
-    model: str | os.PathLike | torch.nn.Module,
+    task: str | None = None,
+    model: str | os.PathLike | torch.nn.Module | None = None,
     *,
     tokenizer: Any = None,
     device: str | int | torch.device | None = None,
     batch_size: int = 8,
+    max_length: int | None = None,
     **kwargs: Any,
 ) -> Pipeline:
     """Build an inference pipeline.
 
     Args:
-        task: "fill-mask", "text-classification" ("sentiment-analysis"), "token-classification" ("ner"),
-            "question-answering" or "feature-extraction".
+        task: a registry task or alias ("fill-mask", "text-classification"/"sentiment-analysis",
+            "token-classification"/"ner", "question-answering"/"qa", "multiple-choice", "feature-extraction").
+            Default: the task the model records (a fine-tuned directory's task.json, or config.json's head).
         model: a model directory or Hub id (its tokenizer is loaded from the same place), or a model object
             (then pass ``tokenizer``).
-        tokenizer: a tokenizer object or directory (default: the model's).
+        tokenizer: a tokenizer object or directory (default: the model's; fast when it can be).
         device: "cpu", "cuda", "cuda:1", a CUDA index, or -1 for CPU (default: CPU).
         batch_size: inputs per forward pass.
-        **kwargs: the pipeline's defaults (``top_k``, ``aggregation_strategy``, ``max_length``, ``pooling`` ...).
+        max_length: the longest encoded sequence (default: the model's ``max_position_embeddings``, capped by
+            the tokenizer's ``model_max_length``).
+        **kwargs: the pipeline's defaults (``top_k``, ``aggregation_strategy``, ``pooling`` ...).
 
     Returns:
         A callable pipeline.
-    """
-    name = _ALIASES.get(task, task)
-    if name not in _MODEL_CLASSES:
-        raise ValueError(f"Unknown pipeline task {task!r}; choose one of {', '.join(PIPELINE_TASKS)}.")
-    from albertlite.train.finetune import load_tokenizer
 
+    Raises:
+        ValueError: no model; no task named and none recorded; a task the model was not trained for.
+    """
+    if model is None:
+        raise ValueError("pipeline() needs model=: a model directory, a Hub id or a model object.")
     if isinstance(model, torch.nn.Module):
         if tokenizer is None:
             raise ValueError("Pass tokenizer= when model is a model object.")
+        name = type(model).__name__
+        entry = registry.resolve_task(task, registry.model_task(model), f"its class is {name}", f"the {name}")
     else:
-        if tokenizer is None:
-            tokenizer = model
-        import albertlite
-
-        model = getattr(albertlite, _MODEL_CLASSES[name]).from_pretrained(model)
-    if isinstance(tokenizer, (str, os.PathLike)):
-        tokenizer = load_tokenizer(tokenizer)
-    classes = {
-        "fill-mask": FillMaskPipeline,
-        "text-classification": TextClassificationPipeline,
-        "token-classification": TokenClassificationPipeline,
-        "question-answering": QuestionAnsweringPipeline,
-        "feature-extraction": FeatureExtractionPipeline,
-    }
-    return classes[name](model, tokenizer, device=_device(device), batch_size=batch_size, **kwargs)
+        recorded, where = registry.directory_task(model)
+        entry = registry.resolve_task(task, recorded, where, str(model))
+        tokenizer = model if tokenizer is None else tokenizer
+        model = entry.head_class().from_pretrained(model)
+    return entry.pipeline_class()(
+        model, load_tokenizer(tokenizer), device=_device(device), batch_size=batch_size, max_length=max_length,
+        **kwargs,
+    )  # fmt: skip
 
 
 def _device(device: str | int | torch.device | None) -> torch.device:
@@ -97,6 +89,18 @@ def _device(device: str | int | torch.device | None) -> torch.device:
     return torch.device(device)
 
 
+def default_max_length(config: Any, tokenizer: Any) -> int:
+    """The longest input a model accepts: its position table, or the tokenizer's ``model_max_length`` if shorter."""
+    return min(int(config.max_position_embeddings), int(getattr(tokenizer, "model_max_length", 1 << 62)))
+
+
+def _text_of(item: Any, where: str) -> str:
+    text = item.get("text") if isinstance(item, Mapping) else item
+    if not isinstance(text, str):
+        raise ValueError(f"{where}: expected a text (a string, or a dict with 'text'), got {type(text).__name__}.")
+    return text
+
+
 class Pipeline(ABC):
     """Base class: tokenizer + model + batched, length-sorted execution.
 
@@ -105,11 +109,11 @@ class Pipeline(ABC):
         tokenizer: its tokenizer.
         device: where to run.
         batch_size: inputs per forward pass.
-        max_length: the longest encoded sequence (default: the model's position table, at most 512).
+        max_length: the longest encoded sequence (default: :func:`default_max_length`).
         **defaults: per-call parameters used when a call does not give them.
     """
 
-    task = ""
+    task_name = ""  # the registry task this pipeline runs
 
     def __init__(
         self,
@@ -125,7 +129,11 @@ class Pipeline(ABC):
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.batch_size = batch_size
-        self.max_length = max_length or min(512, model.config.max_position_embeddings)
+        self.task = registry.get_task(self.task_name)
+        limit = default_max_length(model.config, tokenizer)
+        if max_length is not None and not 0 < max_length <= limit:
+            raise ValueError(f"max_length={max_length} is outside what the model accepts (1 to {limit} tokens).")
+        self.max_length = max_length or limit
         self.defaults = defaults
 
     def __call__(self, inputs: Any, **params: Any) -> Any:
@@ -146,17 +154,15 @@ class Pipeline(ABC):
     def _encode(self, texts: Sequence[str], **kwargs: Any) -> Any:
         return self.tokenizer(list(texts), truncation=True, max_length=self.max_length, **kwargs)
 
-    @torch.no_grad()
-    def _forward(self, features: Sequence[Mapping[str, Any]], batch_size: int, take: Callable) -> list[Any]:
-        """Forward features longest first in padded batches; ``take(output, row, length)`` extracts one result."""
-        results: list[Any] = [None] * len(features)
-        for indices in tasks.batch_indices(features, batch_size, group_by_length=True):
-            batch = tasks.collate([features[i] for i in indices], self.tokenizer.pad_token_id)
-            inputs = {k: torch.as_tensor(batch[k], device=self.device) for k in tasks.MODEL_INPUTS}
-            output = self.model(**inputs)
-            for row, index in enumerate(indices):
-                results[index] = take(output, row, tasks.feature_length(features[index]))
-        return results
+    def _forward(self, features: Sequence[Mapping[str, Any]], batch_size: int, output: str | Take) -> list[Any]:
+        """One output per feature (see :func:`albertlite.inference.forward.forward_features`)."""
+        return forward_features(
+            self.model, features, output, pad_token_id=self.tokenizer.pad_token_id, batch_size=batch_size
+        )
+
+    def _features(self) -> FeatureSettings:
+        """Feature settings of this pipeline's maximum length (for the featurizers fine-tuning uses)."""
+        return FeatureSettings(max_length=self.max_length)
 
 
 def _rows(encoded: Mapping[str, list], count: int, keys: Sequence[str] = ("input_ids", "token_type_ids")) -> list[dict]:
@@ -174,17 +180,18 @@ class FillMaskPipeline(Pipeline):
     A text with one mask gives a list of k dicts; with several masks, one such list per mask.
     """
 
-    task = "fill-mask"
+    task_name = "masked-lm"
 
     def _run(self, items, batch_size, params):
         top_k = int(params.get("top_k", 5))
         mask_id = self.tokenizer.mask_token_id
-        encoded = self._encode(items)
-        features = _rows(encoded, len(items))
-        for text, feature in zip(items, features):
+        texts = [_text_of(item, f"input {i}") for i, item in enumerate(items)]
+        encoded = self._encode(texts)
+        features = _rows(encoded, len(texts))
+        for text, feature in zip(texts, features):
             if mask_id not in feature["input_ids"]:
                 raise ValueError(f"No {self.tokenizer.mask_token} in the input {text!r}.")
-        logits = self._forward(features, batch_size, lambda out, row, n: out.logits[row, :n].float().cpu().numpy())
+        logits = self._forward(features, batch_size, "tokens")
         return [self._top_k(feature["input_ids"], scores, top_k) for feature, scores in zip(features, logits)]
 
     def _top_k(self, input_ids: list[int], logits: np.ndarray, top_k: int) -> list:
@@ -215,15 +222,15 @@ class TextClassificationPipeline(Pipeline):
     Regression models (one output) give the raw score.
     """
 
-    task = "text-classification"
+    task_name = "text-classification"
 
     def _run(self, items, batch_size, params):
-        texts = [item["text"] if isinstance(item, Mapping) else item for item in items]
+        texts = [_text_of(item, f"input {i}") for i, item in enumerate(items)]
         pairs = [item.get("text_pair") if isinstance(item, Mapping) else None for item in items]
         use_pairs = any(p is not None for p in pairs)
         encoded = self._encode(texts, text_pair=[p or "" for p in pairs] if use_pairs else None)
         features = _rows(encoded, len(items))
-        logits = self._forward(features, batch_size, lambda out, row, n: out.logits[row].float().cpu().numpy())
+        logits = self._forward(features, batch_size, "sequence")
         top_k = params.get("top_k", 1)
         return [self._labels(row, top_k) for row in logits]
 
@@ -245,35 +252,53 @@ class TokenClassificationPipeline(Pipeline):
     ``aggregation_strategy``: "none" (one dict per piece, key ``entity``), "simple" (adjacent pieces of one type
     grouped), "first" / "average" / "max" (one label per word from its first piece, the mean or the max of its
     pieces' probabilities, then grouped). Long texts run in consecutive windows.
+
+    Words already split (``{"tokens": [...]}``, as fine-tuning data holds them) give one tag per word instead:
+    ``{"tokens", "tags"}``, each word tagged by its first piece; words past ``max_length`` are tagged "O".
     """
 
-    task = "token-classification"
+    task_name = "token-classification"
 
     def _run(self, items, batch_size, params):
+        split = [isinstance(item, Mapping) and "tokens" in item for item in items]
+        if all(split):
+            return self._word_tags(items, batch_size)
+        if any(split):
+            raise ValueError("Pass either texts or {'tokens': [...]} word lists in one call, not both.")
         strategy = params.get("aggregation_strategy", "simple")
         if strategy not in ("none", "simple", "first", "average", "max"):
             raise ValueError(f"aggregation_strategy must be none/simple/first/average/max, got {strategy!r}.")
         if not getattr(self.tokenizer, "is_fast", False):
             raise ValueError("token-classification needs character offsets: use AlbertTokenizerFast.")
+        texts = [_text_of(item, f"input {i}") for i, item in enumerate(items)]
         encoded = self.tokenizer(
-            list(items), truncation=True, max_length=self.max_length, return_overflowing_tokens=True,
+            texts, truncation=True, max_length=self.max_length, return_overflowing_tokens=True,
             return_offsets_mapping=True, return_special_tokens_mask=True,
         )  # fmt: skip
         features = _rows(encoded, len(encoded["input_ids"]))
-        probabilities = self._forward(
-            features, batch_size, lambda out, row, n: _softmax(out.logits[row, :n].double().cpu().numpy())
-        )
-        pieces: list[list[dict]] = [[] for _ in items]
+        probabilities = [_softmax(x.astype(np.float64)) for x in self._forward(features, batch_size, "tokens")]
+        pieces: list[list[dict]] = [[] for _ in texts]
         for row, sample in enumerate(encoded["overflow_to_sample_mapping"]):
             words = encoded.word_ids(row)
             for k, (start, end) in enumerate(encoded["offset_mapping"][row]):
                 if encoded["special_tokens_mask"][row][k]:
                     continue
-                start = _skip_space(items[sample], start, end)
+                start = _skip_space(texts[sample], start, end)
                 pieces[sample].append(
                     {"probs": probabilities[row][k], "start": start, "end": end, "word": words[k], "index": k}
                 )
-        return [self._entities(text, piece_list, strategy) for text, piece_list in zip(items, pieces)]
+        return [self._entities(text, piece_list, strategy) for text, piece_list in zip(texts, pieces)]
+
+    def _word_tags(self, items: list[Mapping[str, Any]], batch_size: int) -> list[dict[str, Any]]:
+        examples = [self.task.normalise({"tokens": item["tokens"]}, f"input {i}", i) for i, item in enumerate(items)]
+        features = token_features(examples, self.tokenizer, {}, self._features(), False)
+        logits = self._forward(features, batch_size, "tokens")
+        id2label = self.model.config.id2label
+        labels = [id2label[i] for i in range(len(id2label))]
+        return [
+            {"tokens": e["tokens"], "tags": word_tags(f["word_ids"], o, labels, len(e["tokens"]))}
+            for e, f, o in zip(examples, features, logits)
+        ]
 
     def _entities(self, text: str, pieces: list[dict], strategy: str) -> list[dict]:
         id2label = self.model.config.id2label
@@ -360,7 +385,7 @@ class QuestionAnsweringPipeline(Pipeline):
     ``max_question_length`` (64), ``handle_impossible_answer`` (False: always a span).
     """
 
-    task = "question-answering"
+    task_name = "question-answering"
 
     def __call__(self, inputs: Any = None, **params: Any) -> Any:
         if inputs is None:
@@ -374,29 +399,59 @@ class QuestionAnsweringPipeline(Pipeline):
         return super().__call__(inputs, **params)
 
     def _run(self, items, batch_size, params):
-        examples = [{"question": item["question"], "context": item["context"]} for item in items]
-        settings = tasks.FeatureSettings(
+        examples = []
+        for i, item in enumerate(items):
+            if not isinstance(item, Mapping):
+                raise ValueError(f"input {i}: expected a {{'question', 'context'}} dict, got {type(item).__name__}.")
+            example = {"question": item.get("question"), "context": item.get("context")}
+            examples.append(self.task.normalise(example, f"input {i}", i))
+        settings = FeatureSettings(
             max_length=self.max_length,
             doc_stride=int(params.get("doc_stride", 128)),
             max_query_length=int(params.get("max_question_length", 64)),
         )
-        features = tasks.prepare_features("question-answering", examples, self.tokenizer, settings=settings)
-        logits = self._forward(
-            features,
-            batch_size,
-            lambda out, row, n: (
-                out.start_logits[row, :n].float().cpu().numpy(),
-                out.end_logits[row, :n].float().cpu().numpy(),
-            ),
-        )
-        decode = tasks.DecodeSettings(
+        features = registry.prepare_features(self.task, examples, self.tokenizer, settings=settings, training=False)
+        logits = self._forward(features, batch_size, "span")
+        decode = DecodeSettings(
             n_best=int(params.get("n_best", 20)),
             max_answer_length=int(params.get("max_answer_length", 30)),
             null_score_threshold=float(params.get("null_score_threshold", 0.0)),
             allow_no_answer=bool(params.get("handle_impossible_answer", False)),
         )
-        answers = tasks.decode_answers(examples, features, [x[0] for x in logits], [x[1] for x in logits], decode)
+        answers = decode_answers(examples, features, [x[0] for x in logits], [x[1] for x in logits], decode)
         return [{"score": a["score"], "start": a["start"], "end": a["end"], "answer": a["answer"]} for a in answers]
+
+
+class MultipleChoicePipeline(Pipeline):
+    """The best choice for a question: ``{"label", "choice", "score", "scores"}`` per input.
+
+    Inputs: ``{"question", "choices"}`` dicts, with an optional ``"context"`` (a RACE article; a "_" in the question
+    is a blank that each choice fills). ``label`` is the best choice's index, ``choice`` its text, ``score`` its
+    probability and ``scores`` every choice's probability, in the input's order.
+    """
+
+    task_name = "multiple-choice"
+
+    def _run(self, items, batch_size, params):
+        examples = []
+        for i, item in enumerate(items):
+            if not isinstance(item, Mapping):
+                raise ValueError(f"input {i}: expected a {{'question', 'choices'}} dict, got {type(item).__name__}.")
+            example = {key: item.get(key) for key in ("context", "question", "choices")}
+            examples.append(self.task.normalise(example, f"input {i}", i))
+        features = choice_features(examples, self.tokenizer, {}, self._features(), False)
+        logits: list[Any] = [None] * len(features)
+        for count in sorted({len(e["choices"]) for e in examples}):  # a batch stacks inputs with as many choices
+            indices = [i for i, e in enumerate(examples) if len(e["choices"]) == count]
+            for index, row in zip(indices, self._forward([features[i] for i in indices], batch_size, "sequence")):
+                logits[index] = row
+        results = []
+        for example, row in zip(examples, logits):
+            probabilities = _softmax(row.astype(np.float64))
+            best = int(np.argmax(probabilities))
+            results.append({"label": best, "choice": example["choices"][best], "score": float(probabilities[best]),
+                            "scores": [float(p) for p in probabilities]})  # fmt: skip
+        return results
 
 
 class FeatureExtractionPipeline(Pipeline):
@@ -407,21 +462,18 @@ class FeatureExtractionPipeline(Pipeline):
     token, [CLS] and [SEP] included (sentence-transformers' convention).
     """
 
-    task = "feature-extraction"
+    task_name = "feature-extraction"
 
     def _run(self, items, batch_size, params):
         pooling = params.get("pooling")
         if pooling not in (None, "mean", "cls"):
             raise ValueError(f"pooling must be None, 'mean' or 'cls', got {pooling!r}.")
-        features = _rows(self._encode(items), len(items))
-
-        def take(out: Any, row: int, n: int) -> np.ndarray:
-            hidden = out.last_hidden_state[row, :n].float().cpu().numpy()  # (tokens, H)
-            if pooling == "mean":
-                return hidden.mean(axis=0)
-            if pooling == "cls":
-                return hidden[0]
-            return hidden[None]  # (1, tokens, H), as Hugging Face's pipeline
-
-        vectors = self._forward(features, batch_size, take)
+        texts = [_text_of(item, f"input {i}") for i, item in enumerate(items)]
+        hidden = self._forward(_rows(self._encode(texts), len(texts)), batch_size, "hidden")  # (tokens, H) each
+        if pooling == "mean":
+            vectors = [h.mean(axis=0) for h in hidden]
+        elif pooling == "cls":
+            vectors = [h[0] for h in hidden]
+        else:
+            vectors = [h[None] for h in hidden]  # (1, tokens, H), as Hugging Face's pipeline
         return vectors if params.get("return_tensors") else [v.tolist() for v in vectors]

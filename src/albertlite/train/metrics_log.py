@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +77,19 @@ def _summary_writer(directory: Path, start_step: int) -> Any:
     return SummaryWriter(str(directory), purge_step=start_step if start_step > 0 else None)
 
 
-def plot_curves(metrics_path: str | os.PathLike, output_path: str | os.PathLike) -> Path | None:
-    """Draw loss, MLM accuracy, SOP accuracy and learning rate against step into a PNG; None without matplotlib."""
+PRETRAINING_PANELS = (("MLM loss", "mlm_loss"), ("MLM accuracy", "mlm_acc"), ("SOP accuracy", "sop_acc"),
+                      ("learning rate", "lr"))  # fmt: skip
+
+
+def plot_curves(
+    metrics_path: str | os.PathLike,
+    output_path: str | os.PathLike,
+    panels: Sequence[tuple[str, str]] = PRETRAINING_PANELS,
+) -> Path | None:
+    """Draw the ``panels`` (title, metric key), train and eval, against step into a PNG; None without matplotlib.
+
+    The default panels are pretraining's: masked-LM loss and accuracy, sentence-order accuracy, learning rate.
+    """
     try:
         import matplotlib
 
@@ -88,13 +99,10 @@ def plot_curves(metrics_path: str | os.PathLike, output_path: str | os.PathLike)
         logger.warning("matplotlib is not installed; no %s", CURVES_FILE)
         return None
     records = read_metrics(metrics_path)
-    figure, axes = plt.subplots(2, 2, figsize=(11, 7))
-    panels = [
-        ("MLM loss", "mlm_loss"),
-        ("MLM accuracy", "mlm_acc"),
-        ("SOP accuracy", "sop_acc"),
-        ("learning rate", "lr"),
-    ]
+    rows = max(1, -(-len(panels) // 2))
+    figure, axes = plt.subplots(rows, 2, figsize=(11, 3.5 * rows), squeeze=False)
+    for axis in axes.flat[len(panels) :]:
+        axis.set_visible(False)
     for axis, (title, key) in zip(axes.flat, panels):
         for split, style in (("train", "-"), ("eval", "o-")):
             points = [(r["step"], r[key]) for r in records if r["split"] == split and key in r]
