@@ -25,9 +25,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -35,33 +32,38 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from albertlite.checkpoints.files import MODEL_FILES, atomic_write, staged_directory
-from albertlite.checkpoints.hub import HUB_KWARGS
-from albertlite.checkpoints.names import TIED_DECODER_KEYS, LoadReport, check_shapes, match_keys
-from albertlite.checkpoints.state_dict import (
-    FLAX_WEIGHTS_NAME,
-    PT_WEIGHTS_NAME,
-    TF_WEIGHTS_NAME,
-    locate_weights,
-    read_weight_files,
-    write_safetensors,
-)
+from albertlite.checkpoints.torch_io import TorchCheckpointIO
 from albertlite.config import AlbertConfig
 from albertlite.fast import fast_path_enabled, packed
 from albertlite.outputs import (
-    OUTPUT_CLASSES,
     AlbertForPreTrainingOutput,
     BaseModelOutputWithPooling,
     MaskedLMOutput,
-    ModelOutput,
     MultipleChoiceModelOutput,
     QuestionAnsweringModelOutput,
     SequenceClassifierOutput,
     TokenClassifierOutput,
 )
-from albertlite.validation import InputSummary, validate_class_labels, validate_inputs
+from albertlite.torch_ops import (
+    ACTIVATIONS,
+    additive_mask,
+    check_class_labels,
+    expand_head_mask,
+    finish,
+    register_outputs_as_pytrees,
+    sentence_pooled,
+    sequence_classification_loss,
+    span_loss,
+    tensor_shape,
+    value_range,
+)
+from albertlite.validation import InputSummary, validate_inputs
 
 logger = logging.getLogger("albertlite")
+register_outputs_as_pytrees()  # torch.export, DDP and torch.compile see through the output dataclasses
+# what torch.utils.checkpoint.checkpoint accepts besides the function and its arguments
+CHECKPOINT_OPTIONS = frozenset({"use_reentrant", "preserve_rng_state", "context_fn", "determinism_check", "debug",
+                                "early_stop"})  # fmt: skip
 
 __all__ = [
     "AlbertForMaskedLM",
@@ -74,45 +76,6 @@ __all__ = [
     "AlbertModel",
     "AlbertPreTrainedModel",
 ]
-
-
-def _gelu_fast(x: torch.Tensor) -> torch.Tensor:
-    return 0.5 * x * (1.0 + torch.tanh(x * 0.7978845608 * (1.0 + 0.044715 * x * x)))
-
-
-# "gelu_new" is the tanh approximation the original ALBERT uses; PyTorch's fused kernel computes it.
-ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "gelu": F.gelu,
-    "gelu_new": lambda x: F.gelu(x, approximate="tanh"),
-    "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
-    "gelu_fast": _gelu_fast,
-    "quick_gelu": lambda x: x * torch.sigmoid(1.702 * x),
-    "relu": F.relu,
-    "silu": F.silu,
-    "swish": F.silu,
-    "tanh": torch.tanh,
-    "sigmoid": torch.sigmoid,
-    "linear": lambda x: x,
-}
-
-
-def _register_outputs_as_pytrees() -> None:
-    """Let torch.export, DDP and torch.compile see through the output dataclasses."""
-    from torch.utils import _pytree
-
-    for cls in OUTPUT_CLASSES:
-        if cls in _pytree.SUPPORTED_NODES:
-            continue
-        field_names = list(cls.__dataclass_fields__)
-        _pytree.register_pytree_node(
-            cls,
-            lambda out, names=field_names: ([getattr(out, n) for n in names], names),
-            lambda values, names, cls=cls: cls(**dict(zip(names, values))),
-            serialized_type_name=f"albertlite.{cls.__name__}",
-        )
-
-
-_register_outputs_as_pytrees()
 
 
 # ----------------------------------------------------------------------------------------------- embeddings
@@ -302,6 +265,7 @@ class AlbertTransformer(nn.Module):
         self.embedding_hidden_mapping_in = nn.Linear(config.embedding_size, config.hidden_size)
         self.albert_layer_groups = nn.ModuleList([AlbertLayerGroup(config) for _ in range(config.num_hidden_groups)])
         self.gradient_checkpointing = False
+        self.checkpoint_kwargs: dict[str, Any] = {"use_reentrant": False}
 
     def execution_order(self) -> list[AlbertLayer]:
         """The applied layers in order: weight sharing written out as the list of modules run."""
@@ -327,7 +291,7 @@ class AlbertTransformer(nn.Module):
             layer_head_mask = None if head_mask is None else head_mask[k]
             if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
                 hidden_states, probs = checkpoint(
-                    layer, hidden_states, attention_mask, layer_head_mask, output_attentions, use_reentrant=False
+                    layer, hidden_states, attention_mask, layer_head_mask, output_attentions, **self.checkpoint_kwargs
                 )
             else:
                 hidden_states, probs = layer(hidden_states, attention_mask, layer_head_mask, output_attentions)
@@ -343,7 +307,7 @@ class AlbertTransformer(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------------- base class
-class AlbertPreTrainedModel(nn.Module):
+class AlbertPreTrainedModel(TorchCheckpointIO, nn.Module):
     """Weights initialisation, checkpoint loading and saving, and the utilities every ALBERT model shares.
 
     Example:
@@ -425,9 +389,19 @@ class AlbertPreTrainedModel(nn.Module):
                 module.attn_implementation = name
 
     # --------------------------------------------------------------------------- training utilities
-    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None) -> None:
-        """Recompute each applied layer in the backward pass instead of storing its activations."""
-        self.base_model.encoder.gradient_checkpointing = True
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict[str, Any] | None = None) -> None:
+        """Recompute each applied layer in the backward pass instead of storing its activations.
+
+        Args:
+            gradient_checkpointing_kwargs: keyword arguments of ``torch.utils.checkpoint.checkpoint``
+                (``use_reentrant`` defaults to False; ``preserve_rng_state``, ``determinism_check`` ...).
+        """
+        kwargs = {"use_reentrant": False, **(gradient_checkpointing_kwargs or {})}
+        unknown = sorted(set(kwargs) - CHECKPOINT_OPTIONS)
+        if unknown:
+            raise ValueError(f"gradient_checkpointing_kwargs: torch.utils.checkpoint takes no {', '.join(unknown)}.")
+        encoder = self.base_model.encoder
+        encoder.gradient_checkpointing, encoder.checkpoint_kwargs = True, kwargs
 
     def gradient_checkpointing_disable(self) -> None:
         self.base_model.encoder.gradient_checkpointing = False
@@ -485,124 +459,6 @@ class AlbertPreTrainedModel(nn.Module):
         if pruned:
             self.prune_heads({int(k): list(v) for k, v in pruned.items()})
 
-    # --------------------------------------------------------------------------- saving
-    def save_pretrained(
-        self,
-        save_directory: str | os.PathLike,
-        safe_serialization: bool = True,
-        max_shard_size: int | str | None = None,
-    ) -> Path:
-        """Write config.json and model.safetensors (the tied decoder left out, as transformers does)."""
-        directory = Path(save_directory)
-        if directory.exists() and not directory.is_dir():
-            raise ValueError(f"save_pretrained expects a directory, but {directory} is a file.")
-        self.config.extra["architectures"] = [type(self).__name__]
-        state = {k: v.detach().cpu() for k, v in self.state_dict().items() if k not in TIED_DECODER_KEYS}
-        # config and weights replace the previous ones together: a failed save leaves the old model loadable
-        with staged_directory(directory, replaces=MODEL_FILES) as staging:
-            self.config.save_pretrained(staging)
-            if safe_serialization:
-                write_safetensors(state, staging, framework="pt", max_shard_bytes=_parse_size(max_shard_size))
-            else:
-                atomic_write(staging / PT_WEIGHTS_NAME, lambda tmp: torch.save(state, tmp))
-        return directory
-
-    # --------------------------------------------------------------------------- loading
-    @classmethod
-    def from_pretrained(
-        cls,
-        pretrained_model_name_or_path: str | os.PathLike,
-        *model_args: Any,
-        config: AlbertConfig | None = None,
-        dtype: torch.dtype | str | None = None,
-        torch_dtype: torch.dtype | str | None = None,
-        device: torch.device | str | None = None,
-        output_loading_info: bool = False,
-        attn_implementation: str = "sdpa",
-        **kwargs: Any,
-    ) -> AlbertPreTrainedModel | tuple[AlbertPreTrainedModel, dict[str, list[str]]]:
-        """Load a model from a directory or Hub id holding config.json and weights.
-
-        Args:
-            pretrained_model_name_or_path: a local directory or a Hub repository id.
-            config: use this config instead of the checkpoint's config.json.
-            dtype / torch_dtype: parameter dtype (a torch.dtype, its name, or "auto" for the stored dtype).
-            device: where to put the model.
-            output_loading_info: also return {"missing_keys": [...], "unexpected_keys": [...]}.
-            attn_implementation: "sdpa" or "eager".
-            **kwargs: Hub options (cache_dir, revision, token, local_files_only, force_download) and
-                config overrides (e.g. num_labels=3).
-
-        Returns:
-            The model in eval mode (and the loading info when asked).
-        """
-        if model_args:
-            raise TypeError("from_pretrained takes the model path as its only positional argument.")
-        hub_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in HUB_KWARGS}
-        if config is None:
-            config = AlbertConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs, **kwargs)
-        elif kwargs:
-            config = config.copy(**kwargs)
-        state = _read_checkpoint(pretrained_model_name_or_path, hub_kwargs)
-        model = cls(config)
-        report = model._load_checkpoint_state(state)
-        report.log(cls.__name__)
-        target_dtype = _resolve_dtype(dtype if dtype is not None else torch_dtype, state)
-        if target_dtype is not None:
-            model.to(target_dtype)
-        if device is not None:
-            model.to(device)
-        model.set_attn_implementation(attn_implementation)
-        model.eval()
-        if output_loading_info:
-            return model, {"missing_keys": report.missing_keys, "unexpected_keys": report.unexpected_keys}
-        return model
-
-    def _load_checkpoint_state(self, state: dict[str, torch.Tensor]) -> LoadReport:
-        model_state = self.state_dict()
-        renamed, report = match_keys(state, model_state.keys(), self.config)
-        check_shapes(renamed, {k: tuple(v.shape) for k, v in model_state.items()})
-        with torch.no_grad():
-            for key, value in renamed.items():
-                model_state[key].copy_(value.to(model_state[key].dtype))
-        self.tie_weights()
-        return report
-
-
-def _read_checkpoint(name_or_path: str | os.PathLike, hub_kwargs: dict[str, Any]) -> dict[str, torch.Tensor]:
-    kind, files = locate_weights(name_or_path, **hub_kwargs)
-    if kind in (TF_WEIGHTS_NAME, FLAX_WEIGHTS_NAME):
-        import numpy as np
-
-        state = read_weight_files(kind, files, framework="np")
-        return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()}
-    return read_weight_files(kind, files, framework="pt")
-
-
-def _resolve_dtype(dtype: torch.dtype | str | None, state: dict[str, torch.Tensor]) -> torch.dtype | None:
-    if dtype is None:
-        return None
-    if dtype == "auto":
-        floating = [v.dtype for v in state.values() if v.is_floating_point()]
-        return floating[0] if floating else None
-    if isinstance(dtype, str):
-        resolved = getattr(torch, dtype, None)
-        if not isinstance(resolved, torch.dtype):
-            raise ValueError(f"Unknown dtype {dtype!r}; use e.g. 'float32', 'bfloat16', 'float16' or 'auto'.")
-        return resolved
-    return dtype
-
-
-def _parse_size(size: int | str | None) -> int | None:
-    if size is None or isinstance(size, int):
-        return size
-    units = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
-    text = size.strip().upper()
-    for unit, factor in sorted(units.items(), key=lambda item: -len(item[0])):
-        if text.endswith(unit):
-            return int(float(text[: -len(unit)]) * factor)
-    return int(text)
-
 
 # ----------------------------------------------------------------------------------------------- base model
 class AlbertModel(AlbertPreTrainedModel):
@@ -639,8 +495,8 @@ class AlbertModel(AlbertPreTrainedModel):
             )
             return output if return_dict is not False else output.to_tuple()
         embeddings = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds)  # (B, S, E)
-        mask = _additive_mask(attention_mask, embeddings.dtype)
-        head_mask = _expand_head_mask(head_mask, self.config)
+        mask = additive_mask(attention_mask, embeddings.dtype)
+        head_mask = expand_head_mask(head_mask, self.config)
         sequence_output, hidden_states, attentions = self.encoder(
             embeddings, mask, head_mask, bool(output_attentions), bool(output_hidden_states)
         )
@@ -654,48 +510,17 @@ class AlbertModel(AlbertPreTrainedModel):
         validate_inputs(
             self.config,
             InputSummary(
-                input_ids_shape=_shape(input_ids),
-                input_ids_range=_value_range(input_ids),
-                inputs_embeds_shape=_shape(inputs_embeds),
-                attention_mask_shape=_shape(attention_mask),
-                token_type_ids_shape=_shape(token_type_ids),
-                token_type_ids_range=_value_range(token_type_ids),
-                position_ids_shape=_shape(position_ids),
-                position_ids_range=_value_range(position_ids),
-                head_mask_shape=_shape(head_mask),
+                input_ids_shape=tensor_shape(input_ids),
+                input_ids_range=value_range(input_ids),
+                inputs_embeds_shape=tensor_shape(inputs_embeds),
+                attention_mask_shape=tensor_shape(attention_mask),
+                token_type_ids_shape=tensor_shape(token_type_ids),
+                token_type_ids_range=value_range(token_type_ids),
+                position_ids_shape=tensor_shape(position_ids),
+                position_ids_range=value_range(position_ids),
+                head_mask_shape=tensor_shape(head_mask),
             ),
         )
-
-
-def _shape(tensor: torch.Tensor | None) -> tuple[int, ...] | None:
-    return None if tensor is None else tuple(tensor.shape)
-
-
-def _value_range(tensor: torch.Tensor | None) -> tuple[int, int] | None:
-    if tensor is None or tensor.numel() == 0:
-        return None
-    if torch.compiler.is_compiling():  # graph capture (torch.export, ONNX) cannot read values; eager calls do
-        return None
-    if tensor.is_floating_point():
-        raise ValueError(f"Expected an integer tensor of ids, got dtype {tensor.dtype}.")
-    return int(tensor.min()), int(tensor.max())
-
-
-def _additive_mask(attention_mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
-    """(B, S) of 1 = attend, 0 = padding  ->  (B, 1, 1, S) of 0 and the dtype's minimum."""
-    if attention_mask is None:
-        return None
-    keep = attention_mask.to(torch.bool)[:, None, None, :]
-    return torch.zeros(keep.shape, dtype=dtype, device=keep.device).masked_fill(~keep, torch.finfo(dtype).min)
-
-
-def _expand_head_mask(head_mask: torch.Tensor | None, config: AlbertConfig) -> torch.Tensor | None:
-    """[N] or [L, N] -> [L, N]: row k masks the k-th applied layer."""
-    if head_mask is None:
-        return None
-    if head_mask.dim() == 1:
-        head_mask = head_mask[None].expand(config.num_applied_layers, -1)
-    return head_mask
 
 
 # ----------------------------------------------------------------------------------------------- heads
@@ -727,43 +552,6 @@ class AlbertSOPHead(nn.Module):
         return self.classifier(self.dropout(pooled_output))
 
 
-def masked_mean(hidden_states: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
-    """Mean of (B, S, H) states over the real tokens (attention_mask 1; all tokens when None) -> (B, H).
-
-    Summed in float32 (bf16 sums drift) and returned in the states' dtype; a row with no real token gives zeros.
-    Padded positions are excluded by selection, not multiplication, so whatever they hold (the plain path's values,
-    the fast path's zeros) cannot leak in.
-    """
-    states = hidden_states.float()
-    if attention_mask is None:
-        return states.mean(dim=1).to(hidden_states.dtype)
-    keep = attention_mask.to(torch.bool)[..., None]  # (B, S, 1)
-    total = torch.where(keep, states, 0.0).sum(dim=1)  # (B, H)
-    count = keep.sum(dim=1).clamp(min=1).to(torch.float32)  # (B, 1)
-    return (total / count).to(hidden_states.dtype)
-
-
-def _sentence_pooled(
-    albert: AlbertModel, outputs: BaseModelOutputWithPooling, attention_mask: torch.Tensor | None
-) -> torch.Tensor:
-    """The sentence vector of the classification heads: the CLS pooler output or, with classifier_pooling="mean",
-    the same pooler (dense + tanh) applied to the masked mean of the last hidden states."""
-    if albert.config.classifier_pooling == "cls":
-        return outputs.pooler_output
-    return albert.pooler_activation(albert.pooler(masked_mean(outputs.last_hidden_state, attention_mask)))
-
-
-def _check_class_labels(labels: torch.Tensor, num_classes: int, name: str = "labels") -> None:
-    validate_class_labels(labels.detach().cpu().numpy(), num_classes, name)
-
-
-def _finish(output: ModelOutput, return_dict: bool | None) -> ModelOutput | tuple:
-    return output if return_dict is not False else output.to_tuple()
-
-
-_BASE_ARGS = ("attention_mask", "token_type_ids", "position_ids", "head_mask", "inputs_embeds")
-
-
 class AlbertForPreTraining(AlbertPreTrainedModel):
     """ALBERT with the masked-LM and sentence-order heads used in pretraining."""
 
@@ -792,21 +580,22 @@ class AlbertForPreTraining(AlbertPreTrainedModel):
         return_dict: bool | None = None,
     ) -> AlbertForPreTrainingOutput | tuple:
         outputs = self.albert(
-            input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
-            output_attentions, output_hidden_states,
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
         )  # fmt: skip
         prediction_scores = self.predictions(outputs.last_hidden_state)
         sop_scores = self.sop_classifier(outputs.pooler_output)
         loss = None
         if labels is not None and sentence_order_label is not None:
-            _check_class_labels(labels, self.config.vocab_size)
-            _check_class_labels(sentence_order_label, self.config.num_labels, "sentence_order_label")
+            check_class_labels(labels, self.config.vocab_size)
+            check_class_labels(sentence_order_label, self.config.num_labels, "sentence_order_label")
             mlm_loss = F.cross_entropy(prediction_scores.view(-1, self.config.vocab_size).float(), labels.view(-1))
             sop_loss = F.cross_entropy(
                 sop_scores.view(-1, self.config.num_labels).float(), sentence_order_label.view(-1)
             )
             loss = mlm_loss + sop_loss
-        return _finish(
+        return finish(
             AlbertForPreTrainingOutput(loss, prediction_scores, sop_scores, outputs.hidden_states, outputs.attentions),
             return_dict,
         )
@@ -838,15 +627,16 @@ class AlbertForMaskedLM(AlbertPreTrainedModel):
         return_dict: bool | None = None,
     ) -> MaskedLMOutput | tuple:
         outputs = self.albert(
-            input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
-            output_attentions, output_hidden_states,
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
         )  # fmt: skip
         logits = self.predictions(outputs.last_hidden_state)
         loss = None
         if labels is not None:
-            _check_class_labels(labels, self.config.vocab_size)
+            check_class_labels(labels, self.config.vocab_size)
             loss = F.cross_entropy(logits.view(-1, self.config.vocab_size).float(), labels.view(-1))
-        return _finish(MaskedLMOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)
+        return finish(MaskedLMOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)
 
 
 class AlbertForSequenceClassification(AlbertPreTrainedModel):
@@ -874,41 +664,14 @@ class AlbertForSequenceClassification(AlbertPreTrainedModel):
         return_dict: bool | None = None,
     ) -> SequenceClassifierOutput | tuple:
         outputs = self.albert(
-            input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
-            output_attentions, output_hidden_states,
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
         )  # fmt: skip
-        pooled = _sentence_pooled(self.albert, outputs, attention_mask)
+        pooled = sentence_pooled(self.albert, outputs, attention_mask)
         logits = self.classifier(self.dropout(pooled))
         loss = None if labels is None else sequence_classification_loss(logits, labels, self.config)
-        return _finish(SequenceClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)
-
-
-def problem_type_for(config: AlbertConfig, labels: torch.Tensor) -> str:
-    """Hugging Face's rule when problem_type is unset: 1 label regresses, integer labels classify, else multi-label."""
-    if config.problem_type is not None:
-        return config.problem_type
-    if config.num_labels == 1:
-        return "regression"
-    if labels.dtype in (torch.long, torch.int):
-        return "single_label_classification"
-    return "multi_label_classification"
-
-
-def sequence_classification_loss(logits: torch.Tensor, labels: torch.Tensor, config: AlbertConfig) -> torch.Tensor:
-    problem_type = problem_type_for(config, labels)
-    if problem_type == "regression":
-        if config.num_labels == 1:
-            return F.mse_loss(logits.squeeze().float(), labels.squeeze().to(torch.float32))
-        return F.mse_loss(logits.float(), labels.to(torch.float32))
-    if problem_type == "single_label_classification":
-        _check_class_labels(labels, config.num_labels)
-        return F.cross_entropy(logits.view(-1, config.num_labels).float(), labels.view(-1))
-    if tuple(labels.shape) != tuple(logits.shape):
-        raise ValueError(
-            f"multi_label_classification expects labels shaped like the logits {tuple(logits.shape)} "
-            f"(one 0/1 column per label), got {tuple(labels.shape)}."
-        )
-    return F.binary_cross_entropy_with_logits(logits.float(), labels.to(torch.float32))
+        return finish(SequenceClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)
 
 
 class AlbertForTokenClassification(AlbertPreTrainedModel):
@@ -937,15 +700,16 @@ class AlbertForTokenClassification(AlbertPreTrainedModel):
         return_dict: bool | None = None,
     ) -> TokenClassifierOutput | tuple:
         outputs = self.albert(
-            input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
-            output_attentions, output_hidden_states,
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
         )  # fmt: skip
         logits = self.classifier(self.dropout(outputs.last_hidden_state))
         loss = None
         if labels is not None:
-            _check_class_labels(labels, self.num_labels)
+            check_class_labels(labels, self.num_labels)
             loss = F.cross_entropy(logits.view(-1, self.num_labels).float(), labels.view(-1))
-        return _finish(TokenClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)
+        return finish(TokenClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)
 
 
 class AlbertForQuestionAnswering(AlbertPreTrainedModel):
@@ -973,30 +737,19 @@ class AlbertForQuestionAnswering(AlbertPreTrainedModel):
         return_dict: bool | None = None,
     ) -> QuestionAnsweringModelOutput | tuple:
         outputs = self.albert(
-            input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
-            output_attentions, output_hidden_states,
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
         )  # fmt: skip
         logits = self.qa_outputs(outputs.last_hidden_state)  # (B, S, 2)
         start_logits, end_logits = (t.squeeze(-1).contiguous() for t in logits.split(1, dim=-1))
         loss = None
         if start_positions is not None and end_positions is not None:
             loss = span_loss(start_logits, end_logits, start_positions, end_positions)
-        return _finish(
+        return finish(
             QuestionAnsweringModelOutput(loss, start_logits, end_logits, outputs.hidden_states, outputs.attentions),
             return_dict,
         )
-
-
-def span_loss(
-    start_logits: torch.Tensor, end_logits: torch.Tensor, start_positions: torch.Tensor, end_positions: torch.Tensor
-) -> torch.Tensor:
-    """Mean of start and end cross-entropy; positions outside the sequence are clamped to S and ignored."""
-    ignored = start_logits.shape[1]
-    start = start_positions.view(-1).clamp(0, ignored)
-    end = end_positions.view(-1).clamp(0, ignored)
-    start_loss = F.cross_entropy(start_logits.float(), start, ignore_index=ignored)
-    end_loss = F.cross_entropy(end_logits.float(), end, ignore_index=ignored)
-    return (start_loss + end_loss) / 2
 
 
 class AlbertForMultipleChoice(AlbertPreTrainedModel):
@@ -1037,13 +790,14 @@ class AlbertForMultipleChoice(AlbertPreTrainedModel):
             return None if t is None else t.reshape(-1, *t.shape[2:])  # (B*choices, S, ...)
 
         outputs = self.albert(
-            flat(input_ids), flat(attention_mask), flat(token_type_ids), flat(position_ids), head_mask,
-            flat(inputs_embeds), output_attentions, output_hidden_states,
+            input_ids=flat(input_ids), attention_mask=flat(attention_mask), token_type_ids=flat(token_type_ids),
+            position_ids=flat(position_ids), head_mask=head_mask, inputs_embeds=flat(inputs_embeds),
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
         )  # fmt: skip
-        pooled = _sentence_pooled(self.albert, outputs, flat(attention_mask))  # (B*choices, H)
+        pooled = sentence_pooled(self.albert, outputs, flat(attention_mask))  # (B*choices, H)
         logits = self.classifier(self.dropout(pooled)).view(-1, num_choices)  # (B, choices)
         loss = None
         if labels is not None:
-            _check_class_labels(labels, num_choices)
+            check_class_labels(labels, num_choices)
             loss = F.cross_entropy(logits.float(), labels.view(-1))
-        return _finish(MultipleChoiceModelOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)
+        return finish(MultipleChoiceModelOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)

@@ -194,3 +194,18 @@ def _split_shards(state: dict[str, Any], max_shard_bytes: int | None) -> list[di
         shards[-1][key] = value
         size += nbytes
     return shards
+
+
+def parse_shard_size(size: int | str | None) -> int | None:
+    """A shard size in bytes from an int or a string such as "5GB", "200MB" or "1GiB" (None: no sharding)."""
+    if size is None or isinstance(size, int):
+        return size
+    units = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
+    text = size.strip().upper()
+    for unit, factor in sorted(units.items(), key=lambda item: -len(item[0])):
+        if text.endswith(unit):
+            return int(float(text[: -len(unit)]) * factor)
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"max_shard_size {size!r} is not a size: give bytes or e.g. '5GB', '200MB'.") from None
