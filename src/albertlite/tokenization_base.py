@@ -37,7 +37,8 @@ from albertlite.tokenization_utils import (
     tokenizer_kwargs,
 )
 
-logger = logging.getLogger(__name__)
+# the padding/truncation warnings keep the logger they had before this module was split off tokenization.py
+logger = logging.getLogger("albertlite.tokenization")
 
 _TokenizerT = TypeVar("_TokenizerT", bound="AlbertTokenizerBase")
 
@@ -58,17 +59,6 @@ class SpecialToken:
             "rstrip": self.rstrip,
             "single_word": False,
         }
-
-
-def _special_token(value: str | Mapping[str, Any] | SpecialToken, *, name: str) -> SpecialToken:
-    if isinstance(value, SpecialToken):
-        return value
-    if isinstance(value, str):
-        # ALBERT's mask token absorbs the spaces before it: "a [MASK]" -> ["▁a", "[MASK]"]
-        return SpecialToken(value, lstrip=name == "mask_token")
-    if isinstance(value, Mapping) and isinstance(value.get("content"), str):
-        return SpecialToken(value["content"], bool(value.get("lstrip", False)), bool(value.get("rstrip", False)))
-    raise TypeError(f"{name} must be a string or a token description with 'content', got {value!r}.")
 
 
 def _special_token(value: str | Mapping[str, Any] | SpecialToken, *, name: str) -> SpecialToken:
@@ -128,8 +118,8 @@ class _TokenId(_SpecialTokenAttribute):
 class AlbertTokenizerBase(ABC):
     """What AlbertTokenizer and AlbertTokenizerFast share: special tokens, the call interface, ``pad``, files.
 
-    Subclasses implement ``_encode_examples``, ``_decode``, ``tokenize``, the id/token conversions and
-    ``_save_model_files``.
+    Subclasses implement ``_encode_examples``, ``_decode``, ``tokenize``, the id/token conversions,
+    ``_model_files`` (what ``from_pretrained`` reads besides the configuration) and ``_save_model_files``.
     """
 
     model_input_names = ("input_ids", "token_type_ids", "attention_mask")
