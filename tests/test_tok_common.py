@@ -14,7 +14,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from albertlite.tokenization_fast import parse_sentencepiece_model
+import pytest
+
+from albertlite.tokenization import AlbertTokenizer
+from albertlite.tokenization_base import AlbertTokenizerBase, Tokenizer
+from albertlite.tokenization_fast import AlbertTokenizerFast, parse_sentencepiece_model
+from albertlite.tokenization_utils import SPECIAL_TOKEN_NAMES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tokenizer"
 SPIECE = FIXTURES / "spiece.model"
@@ -78,3 +83,36 @@ def test_fixture_area_is_small():
 
 def test_fixture_was_made_by_457():
     assert reference()["transformers_version"] == "4.57.6"
+
+
+@pytest.mark.parametrize("cls", [AlbertTokenizer, AlbertTokenizerFast])
+def test_special_token_attributes_follow_the_name_list(cls):
+    tok = cls(SPIECE, cls_token="[SEP]", mask_token={"content": "[CLS]", "rstrip": True})
+    expected = {"bos_token": "[CLS]", "eos_token": "[SEP]", "unk_token": "<unk>", "sep_token": "[SEP]"}
+    expected |= {"pad_token": "<pad>", "cls_token": "[SEP]", "mask_token": "[CLS]"}
+    assert {name: getattr(tok, name) for name in SPECIAL_TOKEN_NAMES} == expected == tok.special_tokens_map
+    ids = {name: getattr(tok, f"{name}_id") for name in SPECIAL_TOKEN_NAMES}
+    assert ids == {name: tok.convert_tokens_to_ids(token) for name, token in expected.items()}
+    assert ids["cls_token"] == ids["sep_token"] == 3 and ids["mask_token"] == 2
+    assert tok.all_special_tokens == ["[CLS]", "[SEP]", "<unk>", "<pad>"]
+    assert tok.all_special_ids == [2, 3, 1, 0]
+
+
+def test_every_special_token_name_has_both_attributes():
+    declared = {name for name in vars(AlbertTokenizerBase) if name.endswith(("_token", "_token_id"))}
+    assert declared == {*SPECIAL_TOKEN_NAMES, *(f"{name}_id" for name in SPECIAL_TOKEN_NAMES)}
+
+
+@pytest.mark.parametrize("name", ["cls_token", "pad_token_id"])
+def test_special_token_attributes_are_read_only(name):
+    tok = AlbertTokenizer(SPIECE)
+    before = getattr(tok, name)
+    with pytest.raises(AttributeError, match="read-only"):
+        setattr(tok, name, "[MASK]")
+    assert getattr(tok, name) == before
+
+
+@pytest.mark.parametrize("cls", [AlbertTokenizer, AlbertTokenizerFast])
+def test_tokenizers_satisfy_the_tokenizer_protocol(cls):
+    assert isinstance(cls(SPIECE), Tokenizer)
+    assert not isinstance(object(), Tokenizer)

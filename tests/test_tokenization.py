@@ -12,8 +12,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import albertlite
+from albertlite.batch_encoding import BatchEncoding
 from albertlite.checkpoints.hub import CheckpointNotFoundError
-from albertlite.tokenization import AlbertTokenizer, BatchEncoding, TokenizerFileError, preprocess_text
+from albertlite.tokenization import AlbertTokenizer
+from albertlite.tokenization_utils import TokenizerFileError, preprocess_text
 from tests.test_tok_common import (
     SPIECE,
     mode_cases,

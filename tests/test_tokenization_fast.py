@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 import albertlite
 from albertlite.checkpoints.hub import CheckpointNotFoundError
-from albertlite.tokenization import AlbertTokenizer, TokenizerFileError
+from albertlite.tokenization import AlbertTokenizer
 from albertlite.tokenization_fast import AlbertTokenizerFast, parse_sentencepiece_model
+from albertlite.tokenization_utils import TokenizerFileError
 from tests.test_tok_common import (
     FIXTURES,
     SPIECE,

@@ -15,31 +15,32 @@ import json
 import operator
 import os
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
 from tokenizers.models import Unigram
 
+from albertlite.batch_encoding import BatchEncoding
 from albertlite.checkpoints.files import atomic_write_bytes, atomic_write_text
 from albertlite.checkpoints.hub import CheckpointNotFoundError, resolve_file
-from albertlite.tokenization import (
+from albertlite.tokenization_base import AlbertTokenizerBase
+from albertlite.tokenization_utils import (
     SPIECE_UNDERLINE,
     TOKENIZER_FILE,
     VOCAB_FILE,
-    AlbertTokenizer,
-    AlbertTokenizerBase,
-    BatchEncoding,
     EncodeOptions,
     TokenizerFileError,
+    _ends_in_number_comma,
     _require_str,
     _to_list,
-    read_tokenizer_config,
-    split_hub_kwargs,
-    tokenizer_kwargs,
+    read_bytes,
 )
+
+if TYPE_CHECKING:
+    from albertlite.tokenization import AlbertTokenizer
 
 # SentencePiece piece types (sentencepiece_model.proto)
 _NORMAL, _UNKNOWN, _CONTROL, _USER_DEFINED = 1, 2, 3, 4
@@ -121,10 +122,6 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
         if not byte & 0x80:
             return result, pos
         shift += 7
-
-
-def _ends_in_number_comma(piece: str) -> bool:
-    return len(piece) > 1 and piece[-1] == "," and piece[-2].isdigit()
 
 
 def build_backend(
@@ -251,7 +248,7 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
         super().__init__(do_lower_case=do_lower_case, remove_space=remove_space, keep_accents=keep_accents, **kwargs)
         self.vocab_file = None if vocab_file is None else str(vocab_file)
         if model_proto is None and vocab_file is not None:
-            model_proto = _read(vocab_file)
+            model_proto = read_bytes(vocab_file)
         if model_proto is not None and (tokenizer_object is not None or tokenizer_file is not None):
             check_sentencepiece_model(model_proto)  # kept for save_pretrained: a corrupt one fails now, not then
         self._model_bytes = model_proto
@@ -304,27 +301,14 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
         )
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | os.PathLike, **kwargs: Any) -> AlbertTokenizerFast:
-        """Load from a directory or Hub repository holding tokenizer.json and/or spiece.model.
-
-        tokenizer.json is used when present; otherwise spiece.model is converted.
-
-        Args:
-            name_or_path: Local directory or Hub id (e.g. "albert/albert-base-v2").
-            **kwargs: Constructor overrides, and ``cache_dir``, ``revision``, ``token``, ``local_files_only``.
-
-        Returns:
-            The tokenizer.
-        """
-        hub_kwargs, overrides = split_hub_kwargs(dict(kwargs))
+    def _model_files(cls, name_or_path: str | os.PathLike, hub_kwargs: Mapping[str, Any]) -> tuple[Path | None, ...]:
+        """``spiece.model`` and ``tokenizer.json``, either of which may be missing; tokenizer.json is used when
+        present, otherwise spiece.model is converted."""
         tokenizer_file = resolve_file(name_or_path, TOKENIZER_FILE, required=False, **hub_kwargs)
         vocab_file = resolve_file(name_or_path, VOCAB_FILE, required=False, **hub_kwargs)
         if tokenizer_file is None and vocab_file is None:
             raise CheckpointNotFoundError(f"{name_or_path} has neither {TOKENIZER_FILE} nor {VOCAB_FILE}.")
-        config, special_map = read_tokenizer_config(name_or_path, hub_kwargs)
-        init = tokenizer_kwargs(config, special_map, overrides)
-        init.setdefault("name_or_path", str(name_or_path))
-        return cls(vocab_file, tokenizer_file, **init)
+        return vocab_file, tokenizer_file
 
     @property
     def backend_tokenizer(self) -> Tokenizer:
@@ -494,10 +478,3 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
             atomic_write_bytes(directory / VOCAB_FILE, self._model_bytes)
             written.append(str(directory / VOCAB_FILE))
         return tuple(written)
-
-
-def _read(path: str | os.PathLike) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as error:
-        raise TokenizerFileError(f"Cannot read {path}: {error}") from error
