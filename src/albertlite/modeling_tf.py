@@ -558,13 +558,14 @@ class TFAlbertForPreTraining(TFAlbertPreTrainedModel):
             output_hidden_states=output_hidden_states,
             training=training,
         )
-        prediction_logits = _mlm_logits(self.predictions, self.albert, outputs.last_hidden_state)
+        prediction_logits = self.predictions(
+            outputs.last_hidden_state, self.albert.embeddings.word_embeddings.embeddings
+        )
         sop_logits = self.sop_classifier(outputs.pooler_output, training=bool(training))
         loss = None
         if labels is not None and sentence_order_label is not None:
-            loss = tf_ops.cross_entropy(prediction_logits, labels) + tf_ops.cross_entropy(
-                sop_logits, sentence_order_label
-            )
+            mlm_loss = tf_ops.cross_entropy(prediction_logits, labels)
+            loss = mlm_loss + tf_ops.cross_entropy(sop_logits, sentence_order_label)
         output = TFAlbertForPreTrainingOutput(
             loss=loss,
             prediction_logits=prediction_logits,
@@ -573,10 +574,6 @@ class TFAlbertForPreTraining(TFAlbertPreTrainedModel):
             attentions=outputs.attentions,
         )
         return tf_ops.finish(output, return_dict)
-
-
-def _mlm_logits(predictions: TFAlbertMLMHead, albert: TFAlbertMainLayer, sequence_output: tf.Tensor) -> tf.Tensor:
-    return predictions(sequence_output, word_embeddings=albert.embeddings.word_embeddings.embeddings)  # (B, S, V)
 
 
 class TFAlbertForMaskedLM(TFAlbertPreTrainedModel):
@@ -620,7 +617,7 @@ class TFAlbertForMaskedLM(TFAlbertPreTrainedModel):
             output_hidden_states=output_hidden_states,
             training=training,
         )
-        logits = _mlm_logits(self.predictions, self.albert, outputs.last_hidden_state)
+        logits = self.predictions(outputs.last_hidden_state, self.albert.embeddings.word_embeddings.embeddings)
         loss = None if labels is None else tf_ops.cross_entropy(logits, labels)
         output = TFMaskedLMOutput(
             loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
