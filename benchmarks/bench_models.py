@@ -268,7 +268,7 @@ def onnx_contenders(ours, directory: Path, batch: dict[str, np.ndarray], result:
     import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from albertlite.fast.export import export_onnx
+    from albertlite.export.onnx import export_onnx
 
     path = export_onnx(ours, directory / "base.onnx")
     int8_path = directory / "base-int8.onnx"

@@ -13,8 +13,8 @@ from onnx import helper, numpy_helper
 import albertlite
 from albertlite import modeling_torch
 from albertlite.cli import main
+from albertlite.export.onnx import dedupe_initializers, export_onnx, onnx_inputs, run_onnx
 from albertlite.fast import fast_path
-from albertlite.fast.export import dedupe_initializers, export_onnx, onnx_inputs, run_onnx
 
 from .conftest import MODEL_CLASSES, tiny_config
 

@@ -100,7 +100,7 @@ def tf_models():
     if importlib.util.find_spec("tensorflow") is None:
         pytest.skip("needs TensorFlow")
     import albertlite
-    from albertlite import modeling_tf
+    from albertlite.fast import packed_tf
 
     cache: dict = {}
 
@@ -108,12 +108,12 @@ def tf_models():
         if (head, name) not in cache:
             model = getattr(albertlite, f"TF{head}")(tiny_config(name, num_labels=3))
             # jit_compile is off by default (no faster on CPU); one model covers it, as XLA compiles for seconds.
-            jit, modeling_tf.PACKED_JIT_COMPILE = modeling_tf.PACKED_JIT_COMPILE, (head, name) == XLA_CASE
+            jit, packed_tf.PACKED_JIT_COMPILE = packed_tf.PACKED_JIT_COMPILE, (head, name) == XLA_CASE
             try:
-                modeling_tf._packed_encoder(model.albert, True)  # made (and cached) now, under the flag above
-                modeling_tf._packed_encoder(model.albert, False)
+                packed_tf.packed_encoder(model.albert, True)  # made (and cached) now, under the flag above
+                packed_tf.packed_encoder(model.albert, False)
             finally:
-                modeling_tf.PACKED_JIT_COMPILE = jit
+                packed_tf.PACKED_JIT_COMPILE = jit
             cache[head, name] = model
         return cache[head, name]
 

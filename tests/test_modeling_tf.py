@@ -16,8 +16,9 @@ tf = pytest.importorskip("tensorflow")
 torch = pytest.importorskip("torch")
 
 import albertlite  # noqa: E402
-from albertlite import modeling_tf, modeling_torch  # noqa: E402
+from albertlite import modeling_tf, modeling_torch, tf_ops  # noqa: E402
 from albertlite.config import AlbertConfig  # noqa: E402
+from albertlite.export.saved_model import export_saved_model  # noqa: E402
 
 from .conftest import MODEL_CLASSES, padded_batch, tiny_config  # noqa: E402
 
@@ -124,7 +125,7 @@ def test_sequence_classification_losses_match_pytorch(problem_type, num_labels, 
     config = tiny_config("shared", num_labels=num_labels)  # problem_type unset: chosen from labels as HF does
     torch_model, tf_model = build_pair("AlbertForSequenceClassification", config, seed=3)
     theirs, ours = run_both(torch_model, tf_model, {**padded_batch(config), "labels": labels})
-    assert modeling_tf.problem_type_for(config, tf.constant(labels)) == problem_type
+    assert tf_ops.problem_type_for(config, tf.constant(labels)) == problem_type
     assert_close(theirs.logits, ours.logits)
     assert_close(theirs.loss, ours.loss)
 
@@ -329,7 +330,7 @@ def test_fit_pretraining_with_tuple_labels():
 def test_saved_model_round_trip_gives_the_same_logits(tmp_path):
     config = tiny_config("groups_inner", num_labels=3)
     _, model = build_pair("AlbertForSequenceClassification", config)
-    modeling_tf.export_saved_model(model, tmp_path / "exported")
+    export_saved_model(model, tmp_path / "exported")
     serve = tf.saved_model.load(str(tmp_path / "exported")).signatures["serving_default"]
     for batch, seq_len in ((3, 9), (1, 4)):
         inputs = {k: tf.constant(v, tf.int32) for k, v in padded_batch(config, batch, seq_len).items()}
@@ -365,6 +366,29 @@ def test_checkpoint_round_trip_torch_to_tf_to_torch(tmp_path):
     kernel = tf_model.albert.encoder.embedding_hidden_mapping_in.kernel.numpy()
     assert kernel.shape == (config.embedding_size, config.hidden_size)  # Keras layout: transposed on disk
     np.testing.assert_array_equal(head.albert.encoder.embedding_hidden_mapping_in.kernel.numpy(), kernel)
+
+
+def test_save_pretrained_shards_by_size_string_and_leaves_the_config_alone(tmp_path):
+    config = tiny_config("groups_inner")
+    model = modeling_tf.TFAlbertForPreTraining(config)
+    before = config.to_dict()
+    assert model.save_pretrained(tmp_path, max_shard_size="20KB") == tmp_path
+    assert config.to_dict() == before and "architectures" not in config.extra
+    index = json.loads((tmp_path / "model.safetensors.index.json").read_text())
+    assert len(set(index["weight_map"].values())) > 1 and not (tmp_path / "model.safetensors").exists()
+    assert json.loads((tmp_path / "config.json").read_text())["architectures"] == ["AlbertForPreTraining"]
+    reloaded = modeling_tf.TFAlbertForPreTraining.from_pretrained(tmp_path)
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(reloaded.state_dict()[key], value, err_msg=key)
+
+
+def test_save_pretrained_refuses_unsafe_serialization(tmp_path):
+    model = modeling_tf.TFAlbertModel(tiny_config("shared"))
+    with pytest.raises(ValueError, match="safetensors only"):
+        model.save_pretrained(tmp_path, safe_serialization=False)
+    assert not any(tmp_path.iterdir())
+    with pytest.raises(TypeError):
+        model.save_pretrained(tmp_path, 10_000)  # max_shard_size is keyword-only, as in every framework
 
 
 def test_from_pretrained_applies_overrides(tmp_path):

@@ -104,7 +104,7 @@ def read_weight_files(kind: str, files: list[Path], framework: str = "np") -> di
             tensors = read_pytorch_bin(path)
             state.update(tensors if framework == "pt" else {k: _torch_to_numpy(v) for k, v in tensors.items()})
         elif kind == TF_WEIGHTS_NAME:
-            from albertlite.checkpoints.legacy_tf import read_tf_h5
+            from albertlite.checkpoints.tf_names import read_tf_h5
 
             state.update(_from_numpy(read_tf_h5(path), framework))
         elif kind == FLAX_WEIGHTS_NAME:
@@ -132,6 +132,20 @@ def _torch_to_numpy(tensor: Any) -> Any:
 
         return tensor.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
     return tensor.numpy()
+
+
+_SIZE_UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
+
+
+def parse_shard_size(size: int | str | None) -> int | None:
+    """A ``max_shard_size`` in bytes: an int, or a string such as "5GB", "200MB" or "512KiB"; None means no shards."""
+    if size is None or isinstance(size, int):
+        return size
+    text = size.strip().upper()
+    for unit, factor in sorted(_SIZE_UNITS.items(), key=lambda item: -len(item[0])):
+        if text.endswith(unit):
+            return int(float(text[: -len(unit)]) * factor)
+    return int(text)
 
 
 def write_safetensors(

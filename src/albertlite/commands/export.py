@@ -31,7 +31,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def run_onnx(args: argparse.Namespace) -> int:
     import albertlite
     from albertlite.checkpoints.run_dir import check_apart
-    from albertlite.fast.export import export_onnx
+    from albertlite.export.onnx import export_onnx
     from albertlite.tasks import registry
 
     check_apart(args.output, "OUTPUT", {"MODEL": args.model})

@@ -53,11 +53,11 @@ def fast_path(enabled: bool) -> Iterator[None]:
 
 
 # The function optimize lives in optimization.py: a submodule named optimize would shadow it once imported.
-_LAZY = {"optimize": "optimization", "export_onnx": "export"}
+_LAZY = {"optimize": "albertlite.fast.optimization", "export_onnx": "albertlite.export.onnx"}
 
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'albertlite.fast' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"albertlite.fast.{module}"), name)
+    return getattr(importlib.import_module(module), name)

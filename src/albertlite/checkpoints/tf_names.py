@@ -1,4 +1,5 @@
-"""Hugging Face's legacy TensorFlow weights (``tf_model.h5``) and the TF variable-name rule.
+"""The TensorFlow variable-name rule (Keras paths <-> PyTorch state_dict keys), and Hugging Face's legacy
+TensorFlow weights (``tf_model.h5``), which follow the same rule.
 
 transformers 4.x saved its TensorFlow models with Keras' HDF5 format. Each dataset path reads
 ``<top layer>/<model scope>/<layer path>/<variable>:0``, for example
