@@ -190,7 +190,8 @@ class FlaxAlbertLayer(nn.Module):
         self, hidden_states: Array, mask_bias: Array, head_mask: Array | None, deterministic: bool
     ) -> tuple[Array, Array]:
         attention_output, probs = self.attention(hidden_states, mask_bias, head_mask, deterministic)
-        ffn_output = self.ffn_output(ACTIVATIONS[self.config.hidden_act](self.ffn(attention_output)))
+        intermediate = ACTIVATIONS[self.config.hidden_act](self.ffn(attention_output))  # (B, S, I)
+        ffn_output = self.ffn_output(intermediate)  # (B, S, H)
         # The original (and transformers' TF/Flax) drop out the FFN output; transformers' PyTorch omits it.
         ffn_output = self.dropout(ffn_output, deterministic=deterministic)
         return self.full_layer_layer_norm(ffn_output + attention_output), probs
@@ -245,7 +246,7 @@ class FlaxAlbertLayerGroups(nn.Module):
 
 # ----------------------------------------------------------------------------------------------- transformer
 def layer_schedule(config: AlbertConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(group, inner layer) of each applied layer k, in execution order: the weight-sharing plan."""
+    """(group, inner layer) of each of the L applied layers, in execution order: the weight-sharing plan."""
     groups = [config.group_of_layer(j) for j in range(config.num_hidden_layers) for _ in range(config.inner_group_num)]
     inner = [i for _ in range(config.num_hidden_layers) for i in range(config.inner_group_num)]
     return np.asarray(groups, np.int32), np.asarray(inner, np.int32)

@@ -64,7 +64,9 @@ def packed_forward(
         shape: the caller's (B, S).
         output_hidden_states: also return the hidden states, unpacked.
     """
-    embeddings = model.embeddings(packing["input_ids"], packing["token_type_ids"], packing["position_ids"], True)
+    embeddings = model.embeddings(
+        packing["input_ids"], packing["token_type_ids"], packing["position_ids"], True
+    )  # (R, P, E)
     segments = packing["segments"]  # (R, P)
     same = segments[:, None, :, None] == segments[:, None, None, :]  # (R, 1, P, P): within each sequence
     mask_bias = jnp.where(same, 0.0, jnp.finfo(jnp.float32).min)
