@@ -216,6 +216,25 @@ def test_checkpoint_round_trip_torch_flax_torch(tmp_path):
     torch.testing.assert_close(got, expected, atol=0, rtol=0)
 
 
+def test_save_pretrained_shards_returns_the_directory_and_leaves_the_config(tmp_path):
+    config = tiny_config("groups_inner")
+    model = modeling_flax.FlaxAlbertForPreTraining(config, seed=1)
+    before = config.to_dict()
+    other = jax.tree_util.tree_map(lambda leaf: leaf + 0.5, model.params)  # saved instead of model.params
+    assert model.save_pretrained(tmp_path / "sharded", max_shard_size="20KB", params=other) == tmp_path / "sharded"
+    assert config.to_dict() == before
+    index = json.loads((tmp_path / "sharded" / "model.safetensors.index.json").read_text())
+    assert len(set(index["weight_map"].values())) > 1 and not (tmp_path / "sharded" / "model.safetensors").exists()
+    reloaded = modeling_flax.FlaxAlbertForPreTraining.from_pretrained(tmp_path / "sharded")
+    batch = padded_batch(config)
+    np.testing.assert_array_equal(
+        np.asarray(reloaded(**batch).prediction_logits), np.asarray(model(**batch, params=other).prediction_logits)
+    )
+    with pytest.raises(ValueError, match="safetensors only"):
+        model.save_pretrained(tmp_path / "pickle", safe_serialization=False)
+    assert not (tmp_path / "pickle").exists()
+
+
 def test_base_checkpoint_into_head_initialises_only_the_head(tmp_path, caplog):
     config = tiny_config()
     base = modeling_flax.FlaxAlbertModel(config, seed=3)

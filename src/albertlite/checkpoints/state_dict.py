@@ -108,7 +108,7 @@ def read_weight_files(kind: str, files: list[Path], framework: str = "np") -> di
 
             state.update(_from_numpy(read_tf_h5(path), framework))
         elif kind == FLAX_WEIGHTS_NAME:
-            from albertlite.checkpoints.legacy_flax import read_flax_msgpack
+            from albertlite.checkpoints.flax_names import read_flax_msgpack
 
             state.update(_from_numpy(read_flax_msgpack(path), framework))
         else:

@@ -1,4 +1,4 @@
-"""The Flax parameter layout and Hugging Face's legacy ``flax_model.msgpack`` files.
+"""Flax parameter names: the live rule between Flax paths and PyTorch state_dict names, and ``flax_model.msgpack``.
 
 Flax parameters are a nested dict whose path, joined with dots, is the PyTorch state_dict name except for the
 leaf: a Dense ``kernel`` is the PyTorch ``weight`` transposed (``[in, out]`` against ``[out, in]``), a LayerNorm

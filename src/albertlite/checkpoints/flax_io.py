@@ -1,0 +1,139 @@
+"""Loading and saving the Flax models: ``from_pretrained`` / ``save_pretrained`` on the one checkpoint format.
+
+Weights travel as a PyTorch-named state dict of numpy arrays (``config.json`` + ``model.safetensors``, or any
+format :func:`~albertlite.checkpoints.state_dict.locate_weights` finds); :mod:`albertlite.checkpoints.flax_names`
+converts between those names and the Flax parameter paths. :class:`FlaxCheckpointIO` is the base of
+``FlaxAlbertPreTrainedModel`` (:mod:`albertlite.flax_wrappers`), which supplies ``config``, ``params``,
+``param_shapes`` and ``init_weights``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from albertlite.checkpoints import flax_names
+from albertlite.checkpoints.files import MODEL_FILES, staged_directory
+from albertlite.checkpoints.hub import HUB_KWARGS
+from albertlite.checkpoints.names import LoadReport, check_shapes, match_keys
+from albertlite.checkpoints.state_dict import locate_weights, read_weight_files, write_safetensors
+from albertlite.config import AlbertConfig
+
+Params = dict[str, Any]
+
+_SIZE_UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
+
+
+def parse_size(size: int | str | None) -> int | None:
+    """Bytes from an int or a string such as "5GB", "200MB" or "1.5GiB" (the PyTorch model's ``max_shard_size``)."""
+    if size is None or isinstance(size, int):
+        return size
+    text = size.strip().upper()
+    for unit, factor in sorted(_SIZE_UNITS.items(), key=lambda item: -len(item[0])):
+        if text.endswith(unit):
+            return int(float(text[: -len(unit)]) * factor)
+    return int(text)
+
+
+class FlaxCheckpointIO:
+    """``state_dict`` / ``load_state_dict`` under the PyTorch names, ``from_pretrained`` and ``save_pretrained``."""
+
+    config: AlbertConfig
+    params: Params
+    _params: Params | None
+
+    def state_dict(self, params: Params | None = None) -> dict[str, np.ndarray]:
+        """The parameters as numpy arrays under the PyTorch state_dict names (kernels transposed)."""
+        return flax_names.flax_params_to_state_dict(jax.device_get(self.params if params is None else params))
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> LoadReport:
+        """Set ``params`` from a PyTorch-named state dict (numpy arrays); missing weights are initialised."""
+        abstract = flax_names.flatten(self.param_shapes())
+        paths = {flax_names.flax_path_to_pt_name(path): path for path in abstract}
+        renamed, report = match_keys(dict(state), paths, self.config)
+        check_shapes(renamed, {name: flax_names.pt_shape(path, abstract[path].shape) for name, path in paths.items()})
+        flat: dict[tuple[str, ...], jax.Array] = {}
+        if report.missing_keys:
+            fresh = flax_names.flatten(self.init_weights(self.key, self.input_shape))
+            flat.update({paths[name]: fresh[paths[name]] for name in report.missing_keys})
+        for name, value in renamed.items():
+            path = paths[name]
+            flat[path] = jnp.asarray(flax_names.from_pt_array(path, value), dtype=jnp.float32)
+        self._params = flax_names.unflatten(flat)
+        return report
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str | os.PathLike,
+        *,
+        dtype: Any = jnp.float32,
+        config: AlbertConfig | None = None,
+        seed: int = 0,
+        output_loading_info: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """Load config.json and weights from a directory or Hub id.
+
+        Reads model.safetensors (PyTorch names, as every framework here writes it), or, when a directory holds
+        only those, pytorch_model.bin or transformers' flax_model.msgpack. Hub keyword arguments (cache_dir,
+        revision, token, local_files_only, force_download) are passed on; any other keyword overrides a config
+        field (e.g. ``num_labels=3``).
+
+        Returns:
+            The model, or ``(model, {"missing_keys": [...], "unexpected_keys": [...]})`` with output_loading_info.
+        """
+        hub_kwargs = {key: kwargs.pop(key) for key in list(kwargs) if key in HUB_KWARGS}
+        if config is None:
+            config = AlbertConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs, **kwargs)
+        elif kwargs:
+            config = config.copy(**kwargs)
+        kind, files = locate_weights(pretrained_model_name_or_path, **hub_kwargs)
+        state = read_weight_files(kind, files, framework="np")
+        model = cls(config, dtype=dtype, seed=seed, _do_init=False)
+        report = model.load_state_dict(state)
+        report.log(cls.__name__)
+        if output_loading_info:
+            return model, {"missing_keys": report.missing_keys, "unexpected_keys": report.unexpected_keys}
+        return model
+
+    def save_pretrained(
+        self,
+        save_directory: str | os.PathLike,
+        *,
+        max_shard_size: int | str | None = None,
+        safe_serialization: bool = True,
+        params: Params | None = None,
+    ) -> Path:
+        """Write config.json and model.safetensors (PyTorch names) into ``save_directory``.
+
+        The tied MLM decoder is written as transformers writes it: ``predictions.bias`` and no
+        ``predictions.decoder.*``. The files load unchanged in the PyTorch and TensorFlow models.
+
+        Args:
+            save_directory: created if missing; its previous model files are replaced all or nothing.
+            max_shard_size: shard the weights into files of at most this size (bytes, or "5GB", "200MB", ...).
+            safe_serialization: must be True: Flax writes safetensors only.
+            params: parameters to save instead of ``self.params`` (as Hugging Face's Flax models).
+
+        Returns:
+            The directory written.
+        """
+        if not safe_serialization:
+            raise ValueError("The Flax models save safetensors only; safe_serialization=False is not supported.")
+        directory = Path(save_directory)
+        if directory.exists() and not directory.is_dir():
+            raise ValueError(f"save_pretrained expects a directory, but {directory} is a file.")
+        # Like transformers' Flax models, record the PyTorch class name so that AutoModel finds the head.
+        config = self.config.copy(architectures=[type(self).__name__.removeprefix("Flax")])
+        state = self.state_dict(params)
+        with staged_directory(directory, replaces=MODEL_FILES) as staging:  # all or nothing, as in PyTorch
+            config.save_pretrained(staging)
+            write_safetensors(state, staging, framework="np", max_shard_bytes=parse_size(max_shard_size))
+        return directory
