@@ -22,23 +22,10 @@ from albertlite.checkpoints import flax_names
 from albertlite.checkpoints.files import MODEL_FILES, staged_directory
 from albertlite.checkpoints.hub import HUB_KWARGS
 from albertlite.checkpoints.names import LoadReport, check_shapes, match_keys
-from albertlite.checkpoints.state_dict import locate_weights, read_weight_files, write_safetensors
+from albertlite.checkpoints.state_dict import locate_weights, parse_shard_size, read_weight_files, write_safetensors
 from albertlite.config import AlbertConfig
 
 Params = dict[str, Any]
-
-_SIZE_UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
-
-
-def parse_size(size: int | str | None) -> int | None:
-    """Bytes from an int or a string such as "5GB", "200MB" or "1.5GiB" (the PyTorch model's ``max_shard_size``)."""
-    if size is None or isinstance(size, int):
-        return size
-    text = size.strip().upper()
-    for unit, factor in sorted(_SIZE_UNITS.items(), key=lambda item: -len(item[0])):
-        if text.endswith(unit):
-            return int(float(text[: -len(unit)]) * factor)
-    return int(text)
 
 
 class FlaxCheckpointIO:
@@ -135,5 +122,5 @@ class FlaxCheckpointIO:
         state = self.state_dict(params)
         with staged_directory(directory, replaces=MODEL_FILES) as staging:  # all or nothing, as in PyTorch
             config.save_pretrained(staging)
-            write_safetensors(state, staging, framework="np", max_shard_bytes=parse_size(max_shard_size))
+            write_safetensors(state, staging, framework="np", max_shard_bytes=parse_shard_size(max_shard_size))
         return directory

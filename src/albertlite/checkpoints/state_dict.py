@@ -134,20 +134,6 @@ def _torch_to_numpy(tensor: Any) -> Any:
     return tensor.numpy()
 
 
-_SIZE_UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
-
-
-def parse_shard_size(size: int | str | None) -> int | None:
-    """A ``max_shard_size`` in bytes: an int, or a string such as "5GB", "200MB" or "512KiB"; None means no shards."""
-    if size is None or isinstance(size, int):
-        return size
-    text = size.strip().upper()
-    for unit, factor in sorted(_SIZE_UNITS.items(), key=lambda item: -len(item[0])):
-        if text.endswith(unit):
-            return int(float(text[: -len(unit)]) * factor)
-    return int(text)
-
-
 def write_safetensors(
     state: dict[str, Any],
     directory: str | os.PathLike,
