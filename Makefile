@@ -6,7 +6,10 @@ BIN := $(VENV)/bin
 PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints/cpu.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint format bench fixtures clean
+.PHONY: demo test test-fast lint format bench fixtures clean duplication
+# repeated code: no block of 6 or more lines (imports, docstrings and signatures aside) twice in src/
+DUPLICATION := $(BIN)/python -m pylint --disable=all --enable=duplicate-code --min-similarity-lines=6 \
+	--ignore-imports=yes --ignore-docstrings=yes --ignore-signatures=yes --score=no src/albertlite
 
 $(STAMP): pyproject.toml constraints/cpu.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +23,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests scripts benchmarks
+	$(DUPLICATION)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-fast: $(STAMP)
@@ -28,6 +32,7 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/ruff format --check src tests scripts benchmarks
+	$(DUPLICATION)
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests scripts benchmarks

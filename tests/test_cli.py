@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import pytest
 
-from albertlite.cli import main
+from albertlite.cli import build_parser, main
 
 from .fixtures_finetune import sentiment_examples, write_jsonl
 
@@ -38,7 +39,17 @@ def test_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])
     assert exit_info.value.code == 0
-    assert f"usage: albertlite {command}" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert f"usage: albertlite {command}" in shown
+    text = "".join(shown.split())  # argparse wraps lines (also at hyphens): compare without whitespace
+    subparser = next(a for a in build_parser()._actions if a.dest == "command").choices[command]
+    assert "".join(subparser.description.split()) in text
+    for action in subparser._actions:  # every option is shown with its help and, for choices, every choice
+        assert any(flag in text for flag in action.option_strings or [action.dest]), action.dest
+        if action.help and action.help != argparse.SUPPRESS and "%" not in action.help:
+            assert "".join(action.help.split()) in text, action.help
+        for choice in action.choices or ():
+            assert str(choice) in text, (action.dest, choice)
 
 
 def test_finetune_then_predict(base_model, data, tmp_path, capsys):

@@ -40,6 +40,12 @@ def test_demo_runs_end_to_end(tmp_path):
             assert len(row[start]["accuracy_per_seed"]) == 2
             assert row[start]["accuracy"] == pytest.approx(np.mean(row[start]["accuracy_per_seed"]), abs=1e-4)
         assert row["gain"] == round(row["pretrained"]["accuracy"] - row["from_scratch"]["accuracy"], 4)
+        # the first seed's runs are on disk: the printed figures are their best epochs, not made up on the way
+        folder = out if row["train_per_class"] == 8 else out / f"{row['train_per_class']}-per-class"
+        for start, name in (("pretrained", "finetuned"), ("from_scratch", "finetuned-from-scratch")):
+            results = json.loads((folder / name / "finetune_results.json").read_text())
+            assert row[start]["accuracy_per_seed"][0] == round(results["best"], 4), (start, row)
+            assert json.loads((folder / name / "task.json").read_text())["metrics"]["accuracy"] == results["best"]
     assert len(figures["fill_mask"]) == 3 and all(len(words) == 5 for _, words in figures["fill_mask"])
     for directory in ("pretrained", "finetuned", "finetuned-from-scratch", "3-per-class/finetuned", "tokenizer"):
         assert (out / directory / "config.json").is_file() or (out / directory / "spiece.model").is_file()

@@ -6,6 +6,7 @@ attention); see tests/fixtures/hf457/README.md. We compare at real positions wit
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import torch
 import albertlite
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hf457"
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "make_hf457_fixtures.py"
 CASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "io.npz").exists())
 ATOL = 1e-5
 
@@ -34,8 +36,30 @@ def _run(model, data, **kwargs):
         return model(**inputs, **kwargs)
 
 
-def test_all_cases_present():
-    assert len(CASES) == 6
+def _script_cases() -> dict[str, dict]:
+    """The cases scripts/make_hf457_fixtures.py writes, read from its source (it imports transformers 4.57)."""
+    tree = ast.parse(SCRIPT.read_text(encoding="utf-8"))
+    table = next(n for n in ast.walk(tree) if isinstance(n, ast.AnnAssign) and getattr(n.target, "id", "") == "CASES")
+    cases = {}
+    for call in table.value.elts:
+        fields = {k.arg: k.value for k in call.keywords}
+        literal = {k: ast.literal_eval(v) for k, v in fields.items() if k in ("name", "description", "config", "seed")}
+        cases[literal["name"]] = literal
+    return cases
+
+
+def test_every_case_the_script_writes_is_here_as_it_wrote_it():
+    expected = _script_cases()
+    assert sorted(expected) == CASES and len(CASES) >= 6
+    for case in CASES:
+        data, meta = _load(case)
+        assert (meta["case"], meta["description"]) == (case, expected[case]["description"])
+        assert meta["generator"]["seed"] == expected[case]["seed"] and meta["generator"]["transformers"].startswith(
+            "4.57"
+        )
+        config = json.loads((FIXTURES / case / "config.json").read_text())
+        assert {k: config[k] for k in expected[case]["config"]} == expected[case]["config"]
+        assert {"input_ids", "attention_mask", "last_hidden_state", "prediction_logits"} <= set(data)
 
 
 @pytest.mark.parametrize("case", CASES)

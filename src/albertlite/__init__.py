@@ -60,6 +60,7 @@ _LAZY.update(
     {
         "AlbertTokenizer": "tokenization",
         "AlbertTokenizerFast": "tokenization_fast",
+        "Tokenizer": "tokenization_base",
         "train_tokenizer": "tokenizer_training",
         "create_pretraining_instances": "data.pretraining",
         "pretrain": "train.pretrain",

@@ -216,6 +216,17 @@ class AlbertConfig:
         """The parameter group used by the ``layer_index``-th group application (the original's rule)."""
         return int(layer_index / (self.num_hidden_layers / self.num_hidden_groups))
 
+    def layer_schedule(self) -> list[tuple[int, int]]:
+        """(group, inner layer) of each of the L applied layers, in execution order: weight sharing as a plan.
+
+        Every framework runs its layers in this order, so the three share one rule.
+        """
+        return [
+            (self.group_of_layer(i), inner)
+            for i in range(self.num_hidden_layers)
+            for inner in range(self.inner_group_num)
+        ]
+
     # ----------------------------------------------------------------------------- validation
     def validate(self) -> None:
         """Raise ValueError with an actionable message when the hyper-parameters cannot build a model."""

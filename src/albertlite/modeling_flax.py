@@ -247,8 +247,7 @@ class FlaxAlbertLayerGroups(nn.Module):
 # ----------------------------------------------------------------------------------------------- transformer
 def layer_schedule(config: AlbertConfig) -> tuple[np.ndarray, np.ndarray]:
     """(group, inner layer) of each of the L applied layers, in execution order: the weight-sharing plan."""
-    groups = [config.group_of_layer(j) for j in range(config.num_hidden_layers) for _ in range(config.inner_group_num)]
-    inner = [i for _ in range(config.num_hidden_layers) for i in range(config.inner_group_num)]
+    groups, inner = zip(*config.layer_schedule())
     return np.asarray(groups, np.int32), np.asarray(inner, np.int32)
 
 

@@ -37,6 +37,7 @@ from albertlite.config import AlbertConfig
 from albertlite.fast import fast_path
 from albertlite.fast.packed_tf import packed_forward, packing_plan
 from albertlite.fast.packing_plan import PackPlan
+from albertlite.outputs import LayerRecord
 from albertlite.tf_ops import (
     TFAlbertForPreTrainingOutput,
     TFBaseModelOutputWithPooling,
@@ -266,12 +267,8 @@ class TFAlbertTransformer(keras.layers.Layer):
 
     def execution_order(self) -> list[TFAlbertLayer]:
         """The applied layers in order: weight sharing written out as the list of layers run."""
-        config = self.config
-        return [
-            layer
-            for i in range(config.num_hidden_layers)
-            for layer in self.albert_layer_groups[config.group_of_layer(i)].albert_layers
-        ]
+        groups = self.albert_layer_groups
+        return [groups[group].albert_layers[inner] for group, inner in self.config.layer_schedule()]
 
     def call(
         self,
@@ -283,22 +280,14 @@ class TFAlbertTransformer(keras.layers.Layer):
         training: bool = False,
     ) -> tuple[tf.Tensor, tuple[tf.Tensor, ...] | None, tuple[tf.Tensor, ...] | None]:
         hidden_states = self.embedding_hidden_mapping_in(embeddings)  # (B, S, H)
-        all_hidden = [hidden_states] if output_hidden_states else None
-        all_attentions = [] if output_attentions else None
+        record = LayerRecord(hidden_states, output_hidden_states, output_attentions)
         for k, layer in enumerate(self.execution_order()):
             layer_head_mask = None if head_mask is None else head_mask[k]
             hidden_states, probs = layer(
                 hidden_states, attention_mask=attention_mask, head_mask=layer_head_mask, training=training
             )
-            if all_hidden is not None:
-                all_hidden.append(hidden_states)
-            if all_attentions is not None:
-                all_attentions.append(probs)
-        return (
-            hidden_states,
-            tuple(all_hidden) if all_hidden is not None else None,
-            tuple(all_attentions) if all_attentions is not None else None,
-        )
+            record.add(hidden_states, probs)
+        return record.result(hidden_states)
 
 
 # ----------------------------------------------------------------------------------------------- base model

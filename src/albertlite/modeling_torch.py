@@ -38,6 +38,7 @@ from albertlite.fast import fast_path_enabled, packed
 from albertlite.outputs import (
     AlbertForPreTrainingOutput,
     BaseModelOutputWithPooling,
+    LayerRecord,
     MaskedLMOutput,
     MultipleChoiceModelOutput,
     QuestionAnsweringModelOutput,
@@ -269,12 +270,8 @@ class AlbertTransformer(nn.Module):
 
     def execution_order(self) -> list[AlbertLayer]:
         """The applied layers in order: weight sharing written out as the list of modules run."""
-        config = self.config
-        return [
-            layer
-            for i in range(config.num_hidden_layers)
-            for layer in self.albert_layer_groups[config.group_of_layer(i)].albert_layers
-        ]
+        groups = self.albert_layer_groups
+        return [groups[group].albert_layers[inner] for group, inner in self.config.layer_schedule()]
 
     def forward(
         self,
@@ -285,8 +282,7 @@ class AlbertTransformer(nn.Module):
         output_hidden_states: bool,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None, tuple[torch.Tensor, ...] | None]:
         hidden_states = self.embedding_hidden_mapping_in(embeddings)  # (B, S, H)
-        all_hidden = [hidden_states] if output_hidden_states else None
-        all_attentions = [] if output_attentions else None
+        record = LayerRecord(hidden_states, output_hidden_states, output_attentions)
         for k, layer in enumerate(self.execution_order()):
             layer_head_mask = None if head_mask is None else head_mask[k]
             if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
@@ -295,15 +291,8 @@ class AlbertTransformer(nn.Module):
                 )
             else:
                 hidden_states, probs = layer(hidden_states, attention_mask, layer_head_mask, output_attentions)
-            if all_hidden is not None:
-                all_hidden.append(hidden_states)
-            if all_attentions is not None:
-                all_attentions.append(probs)
-        return (
-            hidden_states,
-            tuple(all_hidden) if all_hidden is not None else None,
-            tuple(all_attentions) if all_attentions is not None else None,
-        )
+            record.add(hidden_states, probs)
+        return record.result(hidden_states)
 
 
 # ----------------------------------------------------------------------------------------------- base class

@@ -109,3 +109,25 @@ OUTPUT_CLASSES = (
     MultipleChoiceModelOutput,
     QuestionAnsweringModelOutput,
 )
+
+
+class LayerRecord:
+    """What a transformer returns of its applied layers when asked: hidden states (its input first) and attentions.
+
+    The PyTorch and TensorFlow transformers loop over the same execution order and record the same way.
+    """
+
+    def __init__(self, first_hidden: Any, hidden_states: bool, attentions: bool) -> None:
+        self.hidden = [first_hidden] if hidden_states else None
+        self.attentions: list[Any] | None = [] if attentions else None
+
+    def add(self, hidden: Any, probs: Any) -> None:
+        if self.hidden is not None:
+            self.hidden.append(hidden)
+        if self.attentions is not None:
+            self.attentions.append(probs)
+
+    def result(self, last: Any) -> tuple[Any, tuple | None, tuple | None]:
+        """(last hidden state, every hidden state or None, every attention map or None)."""
+        as_tuple = lambda items: tuple(items) if items is not None else None  # noqa: E731
+        return last, as_tuple(self.hidden), as_tuple(self.attentions)
