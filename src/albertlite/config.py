@@ -349,20 +349,24 @@ class AlbertConfig:
         """Load a config from a directory, a ``config.json`` file, a preset name or a Hub id.
 
         Preset names (``albert-base-v2``, also as ``albert/albert-base-v2``) are answered without the
-        network: they are exact copies of the released configs. Other names resolve through
+        network: from the local Hub cache when it holds that repository (the weights beside it were saved with
+        that file), else from the built-in exact copies of the released configs. Other names resolve through
         ``huggingface_hub`` (its cache and offline mode). Hub keyword arguments (``cache_dir``,
         ``revision``, ``token``, ``local_files_only``) are taken; any other keyword overrides a field.
         """
-        from albertlite.checkpoints.hub import HUB_KWARGS, resolve_file
+        from albertlite.checkpoints.hub import HUB_KWARGS, CheckpointNotFoundError, resolve_file
 
         hub_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in HUB_KWARGS}
         path = Path(name_or_path)
         if path.is_file():
             return cls.from_json_file(path, **kwargs)
-        if not path.is_dir():
-            preset = _preset_name(str(name_or_path))
-            if preset is not None:
-                return cls.from_dict(PRESETS[preset], **kwargs)
+        preset = None if path.is_dir() else _preset_name(str(name_or_path))
+        if preset is not None:
+            try:
+                cached = resolve_file(name_or_path, CONFIG_NAME, **{**hub_kwargs, "local_files_only": True})
+            except CheckpointNotFoundError:
+                cached = None
+            return cls.from_json_file(cached, **kwargs) if cached else cls.from_dict(PRESETS[preset], **kwargs)
         config_file = resolve_file(name_or_path, CONFIG_NAME, **hub_kwargs)
         return cls.from_json_file(config_file, **kwargs)
 

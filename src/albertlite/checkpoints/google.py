@@ -21,12 +21,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from albertlite.checkpoints.state_dict import write_safetensors
 from albertlite.config import AlbertConfig
+
+if TYPE_CHECKING:
+    from albertlite.tokenization_base import Tokenizer
 
 logger = logging.getLogger("albertlite")
 
@@ -314,7 +317,7 @@ def _read_original_config(path: Path) -> dict[str, Any]:
     return original
 
 
-def _convert_config(original: dict[str, Any], state: dict[str, np.ndarray], tokenizer: Any) -> AlbertConfig:
+def _convert_config(original: dict[str, Any], state: dict[str, np.ndarray], tokenizer: Tokenizer) -> AlbertConfig:
     fields = convert_config_dict(original)
     fields["architectures"] = [_architecture(state)]
     # Hugging Face sizes both the classifier and the SOP head by num_labels.

@@ -21,9 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from albertlite.tokenization_base import Tokenizer
 
 # The original's punctuation set: string.punctuation without the apostrophe (its literal repeats '"' instead).
 _PUNCTUATION = frozenset('!"#$%&()*+,-./:;?@[\\]^_`{|}~')
@@ -118,7 +121,7 @@ class NgramMasker:
         self.random_ids = np.flatnonzero(~self.special).astype(np.int32)
 
     @classmethod
-    def from_tokenizer(cls, tokenizer: Any, **settings: Any) -> NgramMasker:
+    def from_tokenizer(cls, tokenizer: Tokenizer, **settings: Any) -> NgramMasker:
         """Build the word table and special ids from a tokenizer with ``get_vocab``, ``vocab_size``,
         ``all_special_ids`` and ``mask_token_id``."""
         table = word_start_table(tokenizer.get_vocab(), tokenizer.vocab_size)

@@ -31,11 +31,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from albertlite.data.masking import NgramMasker
+
+if TYPE_CHECKING:
+    from albertlite.tokenization_base import Tokenizer
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ class InstanceSettings:
 
 def create_pretraining_instances(
     documents: Iterable[Sequence[str]],
-    tokenizer: Any,
+    tokenizer: Tokenizer,
     *,
     max_seq_length: int = 512,
     masked_lm_prob: float = 0.15,
@@ -184,7 +187,7 @@ class InstanceBuilder:
         settings: the instance settings.
     """
 
-    def __init__(self, tokenizer: Any, settings: InstanceSettings) -> None:
+    def __init__(self, tokenizer: Tokenizer, settings: InstanceSettings) -> None:
         self.tokenizer = tokenizer
         self.settings = settings
         self.cls_id = int(tokenizer.cls_token_id)

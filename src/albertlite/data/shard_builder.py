@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from albertlite.checkpoints.files import staged_directory
 from albertlite.checkpoints.run_dir import OutputLock, check_apart, claim_output
@@ -36,12 +36,15 @@ from albertlite.data.pretraining import InstanceBuilder, InstanceSettings, chunk
 from albertlite.data.shards import MANIFEST, InstanceBatch, ShardWriter, token_dtype_for, vocab_hash
 from albertlite.tokenization_auto import load_tokenizer
 
+if TYPE_CHECKING:
+    from albertlite.tokenization_base import Tokenizer
+
 logger = logging.getLogger(__name__)
 
 
 def write_pretraining_shards(
     input_files: Sequence[str | os.PathLike],
-    tokenizer: Any,
+    tokenizer: Tokenizer | str | os.PathLike,
     output_dir: str | os.PathLike,
     *,
     text_format: str = "lines",
@@ -92,7 +95,7 @@ _DATASET_FILES = (MANIFEST, "word_start.npy", "shard-*", ".shard-*", ".word_star
 
 def _write(
     builder: InstanceBuilder,
-    tokenizer: Any,
+    tokenizer: Tokenizer | str | os.PathLike,
     input_files: Sequence[str | os.PathLike],
     directory: Path,
     text_format: str,
@@ -151,7 +154,9 @@ def _serial(builder: InstanceBuilder, chunks: Iterator[tuple[int, list]], token_
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(tokenizer: Any, settings: InstanceSettings, token_dtype: str, parent: int) -> None:
+def _init_worker(
+    tokenizer: Tokenizer | str | os.PathLike, settings: InstanceSettings, token_dtype: str, parent: int
+) -> None:
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
     _WORKER["builder"] = InstanceBuilder(load_tokenizer(tokenizer), settings)
     _WORKER["token_dtype"] = token_dtype
@@ -170,7 +175,7 @@ def _build_chunk(first_index: int, documents: list) -> InstanceBatch:
 
 
 def _parallel(
-    tokenizer: Any,
+    tokenizer: Tokenizer | str | os.PathLike,
     settings: InstanceSettings,
     chunks: Iterator[tuple[int, list]],
     token_dtype: str,

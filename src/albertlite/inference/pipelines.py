@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -29,6 +29,9 @@ from albertlite.tasks.decoding import DecodeSettings, decode_answers, word_tags
 from albertlite.tasks.features import FeatureSettings, choice_features, token_features
 from albertlite.tokenization_auto import load_tokenizer
 
+if TYPE_CHECKING:
+    from albertlite.tokenization_base import Tokenizer
+
 PIPELINE_TASKS = registry.TASKS
 
 
@@ -36,7 +39,7 @@ def pipeline(
     task: str | None = None,
     model: str | os.PathLike | torch.nn.Module | None = None,
     *,
-    tokenizer: Any = None,
+    tokenizer: Tokenizer | str | os.PathLike | None = None,
     device: str | int | torch.device | None = None,
     batch_size: int = 8,
     max_length: int | None = None,
@@ -89,7 +92,7 @@ def _device(device: str | int | torch.device | None) -> torch.device:
     return torch.device(device)
 
 
-def default_max_length(config: Any, tokenizer: Any) -> int:
+def default_max_length(config: Any, tokenizer: Tokenizer) -> int:
     """The longest input a model accepts: its position table, or the tokenizer's ``model_max_length`` if shorter."""
     return min(int(config.max_position_embeddings), int(getattr(tokenizer, "model_max_length", 1 << 62)))
 
@@ -118,7 +121,7 @@ class Pipeline(ABC):
     def __init__(
         self,
         model: torch.nn.Module,
-        tokenizer: Any,
+        tokenizer: Tokenizer,
         *,
         device: torch.device | None = None,
         batch_size: int = 8,

@@ -7,10 +7,13 @@ with the task's columns, as fine-tuning reads them), so a file and a call give t
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from albertlite.inference.pipelines import pipeline
 from albertlite.tasks import registry
+
+if TYPE_CHECKING:
+    from albertlite.tokenization_base import Tokenizer
 
 
 def predict(
@@ -18,7 +21,7 @@ def predict(
     inputs: Any,
     *,
     task: str | None = None,
-    tokenizer: Any = None,
+    tokenizer: Tokenizer | str | os.PathLike | None = None,
     batch_size: int = 32,
     max_length: int | None = None,
     device: str | None = None,

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from albertlite.tasks.labels import label_id
+
+if TYPE_CHECKING:
+    from albertlite.tokenization_base import Tokenizer
 
 IGNORE_INDEX = -100  # label of positions that take no loss (PyTorch's cross-entropy default)
 MIN_LENGTH = 8  # the shortest max_length that leaves room for text beside the special tokens
@@ -53,7 +56,7 @@ def classification_features(examples, tokenizer, label2id, settings, training) -
     return features
 
 
-def _word_pieces(tokenizer: Any, words: Sequence[str]) -> list[list[int]]:
+def _word_pieces(tokenizer: Tokenizer, words: Sequence[str]) -> list[list[int]]:
     """Each word's piece ids as it is encoded on its own (each word gets its "▁", as is_split_into_words)."""
     encoded = tokenizer(list(words), add_special_tokens=False)["input_ids"] if words else []
     return [list(ids) for ids in encoded]
@@ -129,7 +132,7 @@ def qa_features(examples, tokenizer, label2id, settings, training) -> list[dict[
     return features
 
 
-def _cut_question(tokenizer: Any, question: str, max_query_length: int) -> str:
+def _cut_question(tokenizer: Tokenizer, question: str, max_query_length: int) -> str:
     question = question.lstrip()  # leading spaces only shift offsets, as in Hugging Face's examples
     offsets = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
     if len(offsets) <= max_query_length:

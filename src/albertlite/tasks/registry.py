@@ -21,9 +21,12 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from albertlite.tasks import evaluation, examples, features, labels
+
+if TYPE_CHECKING:
+    from albertlite.tokenization_base import Tokenizer
 
 TASK_FILE = "task.json"  # what a fine-tuned directory records of its task: name, labels, regression, metrics
 COMMON_ROUTES = ("/embed", "/v1/embeddings", "/tokenize", "/decode")  # every model serves the encoder's routes
@@ -363,7 +366,7 @@ def check_labels(
 def prepare_features(
     task: str | Task,
     examples_: Sequence[Mapping[str, Any]],
-    tokenizer: Any,
+    tokenizer: Tokenizer,
     label2id: Mapping[str, int] | None = None,
     settings: features.FeatureSettings | None = None,
     *,

@@ -21,7 +21,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -44,6 +44,9 @@ from albertlite.tasks.labels import is_regression, label_values
 from albertlite.tokenization_auto import load_tokenizer
 from albertlite.train import checkpointing as ckpt
 from albertlite.train.metrics_log import CURVES_FILE, METRICS_FILE, MetricsLogger, plot_curves
+
+if TYPE_CHECKING:
+    from albertlite.tokenization_base import Tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -191,7 +194,7 @@ def finetune(
     output_dir: str | os.PathLike,
     settings: FinetuneSettings | None = None,
     *,
-    tokenizer: Any = None,
+    tokenizer: Tokenizer | None = None,
 ) -> FinetuneResult:
     """Fine-tune ``model`` on ``task`` and keep the best epoch in ``output_dir``.
 
@@ -253,7 +256,7 @@ def _model_identity(model: str | os.PathLike) -> str:
 class _Run:
     """One fine-tuning run's state: settings, labels, model, optimizer."""
 
-    def __init__(self, task: registry.Task, settings: FinetuneSettings, tokenizer: Any, output: Path) -> None:
+    def __init__(self, task: registry.Task, settings: FinetuneSettings, tokenizer: Tokenizer, output: Path) -> None:
         self.task, self.settings, self.tokenizer, self.output = task, settings, tokenizer, output
         self.metric = settings.metric or task.metric
         self.max_length = settings.max_length
