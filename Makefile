@@ -49,8 +49,12 @@ $(HF457)/.installed: scripts/requirements-hf457.txt
 	$(HF457)/bin/pip install --quiet -c constraints/cpu.txt -r scripts/requirements-hf457.txt
 	touch $@
 
+# every fixture a script in scripts/ writes (tests/test_fixture_scripts.py checks that none is left out)
+FIXTURE_SCRIPTS := make_hf457_fixtures make_tf_legacy_fixture make_flax_legacy_fixture \
+	make_google_checkpoint_fixture make_tokenizer_fixtures
+
 fixtures: $(HF457)/.installed
-	$(HF457)/bin/python scripts/make_hf457_fixtures.py
+	for script in $(FIXTURE_SCRIPTS); do $(HF457)/bin/python scripts/$$script.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) $(HF457) build dist src/*.egg-info

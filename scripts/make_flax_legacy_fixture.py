@@ -2,7 +2,7 @@
 
 Run with the transformers 4.57 venv (transformers 5 has no Flax models):
 
-    /work/venv457/bin/python scripts/make_flax_legacy_fixture.py
+    .venv-hf457/bin/python scripts/make_flax_legacy_fixture.py   (or: make fixtures, which makes that venv)
 
 The config has two groups of two inner layers, so the file holds both indices
 (``albert/encoder/albert_layer_groups/1/albert_layers/1/...``). Every parameter is overwritten from a numpy

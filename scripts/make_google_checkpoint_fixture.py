@@ -2,7 +2,7 @@
 
 Run with the transformers 4.57 venv (transformers 5 dropped ``load_tf_weights_in_albert``):
 
-    /work/venv457/bin/python scripts/make_google_checkpoint_fixture.py
+    .venv-hf457/bin/python scripts/make_google_checkpoint_fixture.py   (or: make fixtures, which makes that venv)
 
 tests/fixtures/google_checkpoint/ then holds what a release tarball holds (albert_config.json,
 model.ckpt-125000.index/.data-*) with the variable names of google-research/ALBERT's modeling.py and

@@ -7,7 +7,7 @@ tests/fixtures/hf457/<case>/ holding config.json + model.safetensors (written by
 
 Run with the reference venv (it refuses any other transformers version):
 
-    /work/venv457/bin/python scripts/make_hf457_fixtures.py
+    .venv-hf457/bin/python scripts/make_hf457_fixtures.py   (or: make fixtures, which makes that venv)
 
 The run is deterministic: weights come from numpy's PCG64 generator with fixed seeds (not torch's RNG, so they do not
 depend on the torch version) and torch runs on one thread.

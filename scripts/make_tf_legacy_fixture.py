@@ -2,7 +2,7 @@
 
 Run with the transformers 4.57 venv (transformers 5 has no TensorFlow models):
 
-    /work/venv457/bin/python scripts/make_tf_legacy_fixture.py
+    .venv-hf457/bin/python scripts/make_tf_legacy_fixture.py   (or: make fixtures, which makes that venv)
 
 The config has two groups of two inner layers (4.57 needs inner_group_num <= layers per group), so
 the file holds both the group and the inner-layer indices (``albert_layer_groups_._1/albert_layers_._1``).

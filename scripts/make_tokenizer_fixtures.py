@@ -2,7 +2,7 @@
 
 Run with the transformers 4.57 venv (it cannot share a venv with transformers 5):
 
-    /work/venv457/bin/python scripts/make_tokenizer_fixtures.py
+    .venv-hf457/bin/python scripts/make_tokenizer_fixtures.py   (or: make fixtures, which makes that venv)
 
 It writes
 - corpus.txt.gz: the training text, docstrings of Python's standard library (real prose nobody here wrote);
