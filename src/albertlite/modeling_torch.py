@@ -35,6 +35,7 @@ from torch.utils.checkpoint import checkpoint
 from albertlite.checkpoints.torch_io import TorchCheckpointIO
 from albertlite.config import AlbertConfig
 from albertlite.fast import fast_path_enabled, packed
+from albertlite.heads import HEADS
 from albertlite.outputs import (
     AlbertForPreTrainingOutput,
     BaseModelOutputWithPooling,
@@ -48,7 +49,7 @@ from albertlite.outputs import (
 from albertlite.torch_ops import (
     ACTIVATIONS,
     additive_mask,
-    check_class_labels,
+    check_labels,
     expand_head_mask,
     finish,
     register_outputs_as_pytrees,
@@ -577,8 +578,9 @@ class AlbertForPreTraining(AlbertPreTrainedModel):
         sop_scores = self.sop_classifier(outputs.pooler_output)
         loss = None
         if labels is not None and sentence_order_label is not None:
-            check_class_labels(labels, self.config.vocab_size)
-            check_class_labels(sentence_order_label, self.config.num_labels, "sentence_order_label")
+            check_labels(
+                HEADS["ForPreTraining"], self.config, {"labels": labels, "sentence_order_label": sentence_order_label}
+            )
             mlm_loss = F.cross_entropy(prediction_scores.view(-1, self.config.vocab_size).float(), labels.view(-1))
             sop_loss = F.cross_entropy(
                 sop_scores.view(-1, self.config.num_labels).float(), sentence_order_label.view(-1)
@@ -623,7 +625,7 @@ class AlbertForMaskedLM(AlbertPreTrainedModel):
         logits = self.predictions(outputs.last_hidden_state)
         loss = None
         if labels is not None:
-            check_class_labels(labels, self.config.vocab_size)
+            check_labels(HEADS["ForMaskedLM"], self.config, {"labels": labels})
             loss = F.cross_entropy(logits.view(-1, self.config.vocab_size).float(), labels.view(-1))
         return finish(MaskedLMOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)
 
@@ -659,7 +661,10 @@ class AlbertForSequenceClassification(AlbertPreTrainedModel):
         )  # fmt: skip
         pooled = sentence_pooled(self.albert, outputs, attention_mask)
         logits = self.classifier(self.dropout(pooled))
-        loss = None if labels is None else sequence_classification_loss(logits, labels, self.config)
+        loss = None
+        if labels is not None:
+            check_labels(HEADS["ForSequenceClassification"], self.config, {"labels": labels}, batch_size=len(logits))
+            loss = sequence_classification_loss(logits, labels, self.config)
         return finish(SequenceClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)
 
 
@@ -696,7 +701,7 @@ class AlbertForTokenClassification(AlbertPreTrainedModel):
         logits = self.classifier(self.dropout(outputs.last_hidden_state))
         loss = None
         if labels is not None:
-            check_class_labels(labels, self.num_labels)
+            check_labels(HEADS["ForTokenClassification"], self.config, {"labels": labels})
             loss = F.cross_entropy(logits.view(-1, self.num_labels).float(), labels.view(-1))
         return finish(TokenClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)
 
@@ -787,6 +792,6 @@ class AlbertForMultipleChoice(AlbertPreTrainedModel):
         logits = self.classifier(self.dropout(pooled)).view(-1, num_choices)  # (B, choices)
         loss = None
         if labels is not None:
-            check_class_labels(labels, num_choices)
+            check_labels(HEADS["ForMultipleChoice"], self.config, {"labels": labels}, num_choices=num_choices)
             loss = F.cross_entropy(logits.float(), labels.view(-1))
         return finish(MultipleChoiceModelOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)
