@@ -31,8 +31,7 @@ def test_every_head_class_has_a_spec(module_name):
     assert {c.__name__.removeprefix(prefix) for c in classes if c.__module__ == module.__name__} == set(HEADS)
     for name, spec in HEADS.items():
         cls = getattr(module, prefix + name)
-        if module_name != "modeling_torch":  # TF and Flax classes carry their spec; the torch heads name it in forward
-            assert cls.spec is spec
+        assert cls.spec is spec
         call = {"modeling_torch": "forward", "modeling_tf": "call", "modeling_flax": None}[module_name]
         returned = (getattr(cls, call) if call else cls.module_class.__call__).__annotations__["return"]
         assert spec.output in returned

@@ -139,8 +139,10 @@ def finish(output: ModelOutput, return_dict: bool | None) -> ModelOutput | tuple
 
 
 def sequence_classification_loss(logits: torch.Tensor, labels: torch.Tensor, config: AlbertConfig) -> torch.Tensor:
-    """MSE, cross-entropy or BCE with logits by :func:`albertlite.heads.problem_type`; labels checked beforehand."""
-    problem_type = heads.problem_type(HEADS["ForSequenceClassification"], config, _is_integer(labels))
+    """MSE, cross-entropy or BCE with logits by :func:`albertlite.heads.problem_type`, after the spec's label check."""
+    spec = HEADS["ForSequenceClassification"]
+    check_labels(spec, config, {"labels": labels}, batch_size=len(logits))
+    problem_type = heads.problem_type(spec, config, _is_integer(labels))
     if problem_type == "regression":
         if config.num_labels == 1:
             return F.mse_loss(logits.squeeze().float(), labels.squeeze().to(torch.float32))
