@@ -16,7 +16,7 @@ tf = pytest.importorskip("tensorflow")
 torch = pytest.importorskip("torch")
 
 import albertlite  # noqa: E402
-from albertlite import modeling_tf, modeling_torch, tf_ops  # noqa: E402
+from albertlite import heads, modeling_tf, modeling_torch  # noqa: E402
 from albertlite.config import AlbertConfig  # noqa: E402
 from albertlite.export.saved_model import export_saved_model  # noqa: E402
 
@@ -125,7 +125,8 @@ def test_sequence_classification_losses_match_pytorch(problem_type, num_labels, 
     config = tiny_config("shared", num_labels=num_labels)  # problem_type unset: chosen from labels as HF does
     torch_model, tf_model = build_pair("AlbertForSequenceClassification", config, seed=3)
     theirs, ours = run_both(torch_model, tf_model, {**padded_batch(config), "labels": labels})
-    assert tf_ops.problem_type_for(config, tf.constant(labels)) == problem_type
+    integer = tf.constant(labels).dtype.is_integer
+    assert heads.problem_type(heads.HEADS["ForSequenceClassification"], config, integer) == problem_type
     assert_close(theirs.logits, ours.logits)
     assert_close(theirs.loss, ours.loss)
 

@@ -18,12 +18,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from albertlite import heads
 from albertlite.config import AlbertConfig
+from albertlite.heads import HEADS, HeadSpec, LabelValues
 from albertlite.outputs import OUTPUT_CLASSES, AlbertForPreTrainingOutput
-from albertlite.validation import validate_class_labels
 
 Array = jax.Array
-Labels = dict[str, Array]
 
 
 # ----------------------------------------------------------------------------------------------- outputs
@@ -110,20 +110,10 @@ def cross_entropy(logits: Array, labels: Array, ignore_index: int = -100) -> Arr
     return -jnp.sum(jnp.where(valid, picked, 0.0)) / jnp.sum(valid)
 
 
-def problem_type_for(config: AlbertConfig, labels: Array) -> str:
-    """PyTorch's rule when problem_type is unset, decided on the labels' dtype (static under jit)."""
-    if config.problem_type is not None:
-        return config.problem_type
-    if config.num_labels == 1:
-        return "regression"
-    if jnp.issubdtype(labels.dtype, jnp.integer):
-        return "single_label_classification"
-    return "multi_label_classification"
-
-
 def sequence_classification_loss(logits: Array, labels: Array, config: AlbertConfig) -> Array:
-    """MSE, cross-entropy or BCE with logits, by :func:`problem_type_for`."""
-    problem_type = problem_type_for(config, labels)
+    """MSE, cross-entropy or BCE with logits, by :func:`albertlite.heads.problem_type` (dtypes are static under jit)."""
+    spec = HEADS["ForSequenceClassification"]
+    problem_type = heads.problem_type(spec, config, jnp.issubdtype(labels.dtype, jnp.integer))
     logits = logits.astype(jnp.float32)
     if problem_type == "regression":
         if config.num_labels == 1:
@@ -144,42 +134,16 @@ def question_answering_loss(start_logits: Array, end_logits: Array, start: Array
 
 
 # ----------------------------------------------------------------------------------------------- label checks
-# Each raises the PyTorch head's ValueError for out-of-range labels; traced labels (under the caller's jit) cannot
-# be read and pass. ``input_shape`` is the call's input_ids shape ((B, C, S) for multiple choice).
-def check_class_labels(labels: Array | None, num_classes: int, name: str = "labels") -> None:
-    """Class ids in [0, num_classes) or -100 (concrete labels only)."""
-    if labels is None or isinstance(labels, jax.core.Tracer):
-        return
-    validate_class_labels(np.asarray(labels), num_classes, name)
-
-
-def check_pretraining_labels(config: AlbertConfig, labels: Labels, input_shape: tuple[int, ...]) -> None:
-    if "labels" in labels and "sentence_order_label" in labels:
-        check_class_labels(labels["labels"], config.vocab_size)
-        check_class_labels(labels["sentence_order_label"], config.num_labels, "sentence_order_label")
-
-
-def check_masked_lm_labels(config: AlbertConfig, labels: Labels, input_shape: tuple[int, ...]) -> None:
-    check_class_labels(labels.get("labels"), config.vocab_size)
-
-
-def check_sequence_classification_labels(config: AlbertConfig, labels: Labels, input_shape: tuple[int, ...]) -> None:
-    if "labels" not in labels:
-        return
-    problem_type = problem_type_for(config, labels["labels"])
-    if problem_type == "single_label_classification":
-        check_class_labels(labels["labels"], config.num_labels)
-    logits_shape = (input_shape[0], config.num_labels)
-    if problem_type == "multi_label_classification" and tuple(labels["labels"].shape) != logits_shape:
-        raise ValueError(
-            f"multi_label_classification expects labels shaped like the logits {logits_shape} "
-            f"(one 0/1 column per label), got {tuple(labels['labels'].shape)}."
+def check_labels(spec: HeadSpec, config: AlbertConfig, labels: dict[str, Array], input_shape: tuple[int, ...]) -> None:
+    """:func:`albertlite.heads.check_labels` before a call; traced labels (under the caller's jit) cannot be read and
+    pass. ``input_shape`` is the call's input_ids shape ((B, C, S) for multiple choice)."""
+    values = {
+        name: LabelValues(
+            tuple(x.shape),
+            bool(jnp.issubdtype(x.dtype, jnp.integer)),
+            lambda x=x: None if isinstance(x, jax.core.Tracer) else np.asarray(x),
         )
-
-
-def check_multiple_choice_labels(config: AlbertConfig, labels: Labels, input_shape: tuple[int, ...]) -> None:
-    check_class_labels(labels.get("labels"), input_shape[1])
-
-
-def check_token_classification_labels(config: AlbertConfig, labels: Labels, input_shape: tuple[int, ...]) -> None:
-    check_class_labels(labels.get("labels"), config.num_labels)
+        for name, x in labels.items()
+    }
+    num_choices = input_shape[1] if len(input_shape) == 3 else None
+    heads.check_labels(spec, config, values, batch_size=input_shape[0], num_choices=num_choices)

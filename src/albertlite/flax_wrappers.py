@@ -26,13 +26,13 @@ from albertlite.checkpoints import flax_names
 from albertlite.checkpoints.flax_io import FlaxCheckpointIO
 from albertlite.config import AlbertConfig
 from albertlite.fast.packed_flax import Packing, plan_packing_for_call
-from albertlite.flax_ops import uses_dropout
+from albertlite.flax_ops import check_labels, uses_dropout
+from albertlite.heads import HeadSpec
 from albertlite.validation import InputSummary, validate_inputs
 
 Array = jax.Array
 Params = dict[str, Any]
 Inputs = tuple[Array, Array, Array, Array]  # input_ids, attention_mask, token_type_ids, position_ids
-LabelCheck = Callable[[AlbertConfig, dict[str, Array], tuple[int, ...]], None]
 
 
 def _as_array(value: Any) -> Array:
@@ -104,7 +104,8 @@ def _param_shapes(
 class FlaxAlbertPreTrainedModel(FlaxCheckpointIO):
     """Base of the Flax wrappers: holds ``config``, ``module`` (a linen module) and ``params`` (a pytree).
 
-    Subclasses name their ``module_class``, their label keyword arguments and the check those labels get.
+    Subclasses name their ``module_class`` and their ``spec`` (an entry of :data:`albertlite.heads.HEADS`: their label
+    keyword arguments and how they are checked).
 
     Args:
         config: the model's hyper-parameters.
@@ -119,9 +120,7 @@ class FlaxAlbertPreTrainedModel(FlaxCheckpointIO):
     """
 
     module_class: ClassVar[type[nn.Module]]
-    label_names: ClassVar[tuple[str, ...]] = ()
-    #: raises the PyTorch head's ValueError for out-of-range labels (a function of flax_ops); None: no check
-    check_labels: ClassVar[LabelCheck | None] = None
+    spec: ClassVar[HeadSpec]
     input_rank: ClassVar[int] = 2  # (B, S); multiple choice takes (B, C, S)
     base_model_prefix: ClassVar[str] = "albert"
 
@@ -195,7 +194,7 @@ class FlaxAlbertPreTrainedModel(FlaxCheckpointIO):
         return_dict: bool = True,
         **labels: Any,
     ) -> Any:
-        """Run the model; label keyword arguments (``label_names``) add the loss, as the PyTorch heads.
+        """Run the model; label keyword arguments (``spec.label_names``) add the loss, as the PyTorch heads.
 
         Args:
             input_ids: token ids (B, S) ((B, C, S) for multiple choice).
@@ -211,16 +210,15 @@ class FlaxAlbertPreTrainedModel(FlaxCheckpointIO):
         Returns:
             The head's output dataclass (a registered pytree, so jitted functions may return it).
         """
-        unknown = sorted(set(labels) - set(self.label_names))
+        unknown = sorted(set(labels) - set(self.spec.label_names))
         if unknown:
             raise TypeError(
                 f"{type(self).__name__} got unexpected keyword arguments {unknown}; "
-                f"its label arguments are {list(self.label_names)}."
+                f"its label arguments are {list(self.spec.label_names)}."
             )
         inputs = self._prepare_inputs(input_ids, attention_mask, token_type_ids, position_ids, head_mask)
         labels = {name: _as_array(value) for name, value in labels.items() if value is not None}
-        if self.check_labels is not None:
-            self.check_labels(self.config, labels, inputs[0].shape)
+        check_labels(self.spec, self.config, labels, inputs[0].shape)
         if train and dropout_rng is None and uses_dropout(self.config):
             raise ValueError("train=True applies dropout and needs dropout_rng (a jax.random key).")
         outputs = _jitted_apply(type(self.module), self.config.to_json_string(), self.dtype.name)(

@@ -33,7 +33,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from albertlite import flax_ops
 from albertlite.config import AlbertConfig
 from albertlite.fast.packed_flax import Packing, packed_forward
 from albertlite.flax_ops import (
@@ -47,6 +46,7 @@ from albertlite.flax_ops import (
     token_classifier_dropout,
 )
 from albertlite.flax_wrappers import FlaxAlbertPreTrainedModel
+from albertlite.heads import HEADS
 from albertlite.outputs import (
     BaseModelOutputWithPooling,
     MaskedLMOutput,
@@ -679,7 +679,7 @@ class FlaxAlbertForQuestionAnsweringModule(_HeadModule):
 
 
 # ----------------------------------------------------------------------------------------------- user-facing classes
-# Each names its module, its label keyword arguments and their check; the machinery is flax_wrappers.py.
+# Each names its module and its spec (labels and their checks, albertlite.heads); the machinery is flax_wrappers.py.
 class FlaxAlbertModel(FlaxAlbertPreTrainedModel):
     """The bare ALBERT encoder: ``last_hidden_state`` (B, S, H) and ``pooler_output`` (B, H).
 
@@ -690,6 +690,7 @@ class FlaxAlbertModel(FlaxAlbertPreTrainedModel):
     """
 
     module_class = FlaxAlbertModule
+    spec = HEADS["Model"]
 
 
 class FlaxAlbertForPreTraining(FlaxAlbertPreTrainedModel):
@@ -701,8 +702,7 @@ class FlaxAlbertForPreTraining(FlaxAlbertPreTrainedModel):
     """
 
     module_class = FlaxAlbertForPreTrainingModule
-    label_names = ("labels", "sentence_order_label")
-    check_labels = staticmethod(flax_ops.check_pretraining_labels)
+    spec = HEADS["ForPreTraining"]
 
 
 class FlaxAlbertForMaskedLM(FlaxAlbertPreTrainedModel):
@@ -713,8 +713,7 @@ class FlaxAlbertForMaskedLM(FlaxAlbertPreTrainedModel):
     """
 
     module_class = FlaxAlbertForMaskedLMModule
-    label_names = ("labels",)
-    check_labels = staticmethod(flax_ops.check_masked_lm_labels)
+    spec = HEADS["ForMaskedLM"]
 
 
 class FlaxAlbertForSequenceClassification(FlaxAlbertPreTrainedModel):
@@ -730,8 +729,7 @@ class FlaxAlbertForSequenceClassification(FlaxAlbertPreTrainedModel):
     """
 
     module_class = FlaxAlbertForSequenceClassificationModule
-    label_names = ("labels",)
-    check_labels = staticmethod(flax_ops.check_sequence_classification_labels)
+    spec = HEADS["ForSequenceClassification"]
 
 
 class FlaxAlbertForMultipleChoice(FlaxAlbertPreTrainedModel):
@@ -743,8 +741,7 @@ class FlaxAlbertForMultipleChoice(FlaxAlbertPreTrainedModel):
     """
 
     module_class = FlaxAlbertForMultipleChoiceModule
-    label_names = ("labels",)
-    check_labels = staticmethod(flax_ops.check_multiple_choice_labels)
+    spec = HEADS["ForMultipleChoice"]
     input_rank = 3
 
 
@@ -756,8 +753,7 @@ class FlaxAlbertForTokenClassification(FlaxAlbertPreTrainedModel):
     """
 
     module_class = FlaxAlbertForTokenClassificationModule
-    label_names = ("labels",)
-    check_labels = staticmethod(flax_ops.check_token_classification_labels)
+    spec = HEADS["ForTokenClassification"]
 
 
 class FlaxAlbertForQuestionAnswering(FlaxAlbertPreTrainedModel):
@@ -769,4 +765,4 @@ class FlaxAlbertForQuestionAnswering(FlaxAlbertPreTrainedModel):
     """
 
     module_class = FlaxAlbertForQuestionAnsweringModule
-    label_names = ("start_positions", "end_positions")
+    spec = HEADS["ForQuestionAnswering"]

@@ -24,7 +24,7 @@ import inspect
 import math
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # read once, when keras is first imported
 
@@ -37,6 +37,7 @@ from albertlite.config import AlbertConfig
 from albertlite.fast import fast_path
 from albertlite.fast.packed_tf import packed_forward, packing_plan
 from albertlite.fast.packing_plan import PackPlan
+from albertlite.heads import HEADS, HeadSpec
 from albertlite.outputs import LayerRecord
 from albertlite.tf_ops import (
     TFAlbertForPreTrainingOutput,
@@ -368,6 +369,7 @@ class TFAlbertPreTrainedModel(TFCheckpointMixin, KerasTrainingMixin, keras.Model
     """
 
     base_model_prefix = "albert"
+    spec: ClassVar[HeadSpec]  # this head's entry of albertlite.heads.HEADS
 
     def __init__(self, config: AlbertConfig, **kwargs: Any) -> None:
         if not isinstance(config, AlbertConfig):
@@ -404,15 +406,18 @@ class TFAlbertPreTrainedModel(TFCheckpointMixin, KerasTrainingMixin, keras.Model
                 return super().__call__(**arguments)
         return super().__call__(**arguments)
 
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        return self.spec.label_names
+
     def _check_call(self, arguments: dict[str, Any]) -> None:
         """Raise the shared ValueErrors for bad inputs and labels (values only when they are concrete)."""
-        tf_ops.check_inputs(self.config, **{name: arguments.get(name) for name in tf_ops.INPUT_NAMES})
-        for name, num_classes in self._label_classes(arguments):
-            tf_ops.check_class_labels(arguments[name], num_classes, name)
+        tf_ops.check_inputs(self.config, **self._base_inputs(arguments))
+        tf_ops.check_labels(self.spec, self.config, arguments)
 
-    def _label_classes(self, arguments: dict[str, Any]) -> list[tuple[str, int]]:
-        """(label argument, number of classes) pairs to check; heads with class labels override it."""
-        return []
+    def _base_inputs(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The inputs as the base model sees them (multiple choice folds its choices into the batch)."""
+        return {name: arguments.get(name) for name in tf_ops.INPUT_NAMES}
 
 
 class TFAlbertModel(TFAlbertPreTrainedModel):
@@ -426,6 +431,8 @@ class TFAlbertModel(TFAlbertPreTrainedModel):
         TFBaseModelOutputWithPooling with last_hidden_state (B, S, H), pooler_output (B, H), and hidden_states
         (L + 1 entries) / attentions (L entries) when asked for.
     """
+
+    spec = HEADS["Model"]
 
     def __init__(self, config: AlbertConfig, add_pooling_layer: bool = True, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
@@ -507,7 +514,7 @@ class TFAlbertForPreTraining(TFAlbertPreTrainedModel):
         ``sentence_order_label`` are both given.
     """
 
-    label_names = ("labels", "sentence_order_label")
+    spec = HEADS["ForPreTraining"]
 
     def __init__(self, config: AlbertConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
@@ -515,11 +522,6 @@ class TFAlbertForPreTraining(TFAlbertPreTrainedModel):
         self.predictions = TFAlbertMLMHead(config, name="predictions")
         self.sop_classifier = TFAlbertSOPHead(config, name="sop_classifier")
         self._build_weights()
-
-    def _label_classes(self, arguments: dict[str, Any]) -> list[tuple[str, int]]:
-        if arguments.get("labels") is None or arguments.get("sentence_order_label") is None:
-            return []  # the loss needs both, as in PyTorch
-        return [("labels", self.config.vocab_size), ("sentence_order_label", self.config.num_labels)]
 
     def call(
         self,
@@ -572,14 +574,13 @@ class TFAlbertForMaskedLM(TFAlbertPreTrainedModel):
         TFMaskedLMOutput with logits (B, S, V); loss = CE over labels that are not -100.
     """
 
+    spec = HEADS["ForMaskedLM"]
+
     def __init__(self, config: AlbertConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
         self.albert = TFAlbertMainLayer(config, add_pooling_layer=False, name="albert")
         self.predictions = TFAlbertMLMHead(config, name="predictions")
         self._build_weights()
-
-    def _label_classes(self, arguments: dict[str, Any]) -> list[tuple[str, int]]:
-        return [] if arguments.get("labels") is None else [("labels", self.config.vocab_size)]
 
     def call(
         self,
@@ -622,26 +623,14 @@ class TFAlbertForSequenceClassification(TFAlbertPreTrainedModel):
         Hugging Face's rule when unset): MSE, cross-entropy (-100 ignored) or binary cross-entropy.
     """
 
+    spec = HEADS["ForSequenceClassification"]
+
     def __init__(self, config: AlbertConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
         self.albert = TFAlbertMainLayer(config, name="albert")
         self.dropout = keras.layers.Dropout(config.classifier_dropout_prob or 0.0)
         self.classifier = _dense(config.num_labels, config, "classifier")
         self._build_weights()
-
-    def _check_call(self, arguments: dict[str, Any]) -> None:
-        super()._check_call(arguments)
-        labels = arguments.get("labels")
-        if labels is None:
-            return
-        problem_type = tf_ops.problem_type_for(self.config, labels)
-        if problem_type == "single_label_classification":
-            tf_ops.check_class_labels(labels, self.config.num_labels)
-        elif problem_type == "multi_label_classification":
-            reference = arguments.get("input_ids")
-            if reference is None:
-                reference = arguments.get("inputs_embeds")
-            tf_ops.check_multi_labels(labels, (reference.shape[0], self.config.num_labels))
 
     def call(
         self,
@@ -684,6 +673,8 @@ class TFAlbertForTokenClassification(TFAlbertPreTrainedModel):
         TFTokenClassifierOutput with logits (B, S, num_labels); loss = CE over labels that are not -100.
     """
 
+    spec = HEADS["ForTokenClassification"]
+
     def __init__(self, config: AlbertConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
         self.albert = TFAlbertMainLayer(config, add_pooling_layer=False, name="albert")
@@ -691,9 +682,6 @@ class TFAlbertForTokenClassification(TFAlbertPreTrainedModel):
         self.dropout = keras.layers.Dropout(config.hidden_dropout_prob if rate is None else rate)
         self.classifier = _dense(config.num_labels, config, "classifier")
         self._build_weights()
-
-    def _label_classes(self, arguments: dict[str, Any]) -> list[tuple[str, int]]:
-        return [] if arguments.get("labels") is None else [("labels", self.config.num_labels)]
 
     def call(
         self,
@@ -736,7 +724,7 @@ class TFAlbertForQuestionAnswering(TFAlbertPreTrainedModel):
         and end cross-entropies, positions clamped to [0, S] and S ignored (PyTorch's rule).
     """
 
-    label_names = ("start_positions", "end_positions")
+    spec = HEADS["ForQuestionAnswering"]
 
     def __init__(self, config: AlbertConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
@@ -793,6 +781,8 @@ class TFAlbertForMultipleChoice(TFAlbertPreTrainedModel):
         TFMultipleChoiceModelOutput with logits (B, C); loss = CE over the choices.
     """
 
+    spec = HEADS["ForMultipleChoice"]
+
     def __init__(self, config: AlbertConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
         self.albert = TFAlbertMainLayer(config, name="albert")
@@ -804,14 +794,8 @@ class TFAlbertForMultipleChoice(TFAlbertPreTrainedModel):
         seq_len = min(2, self.config.max_position_embeddings)
         self(input_ids=tf.zeros((1, 2, seq_len), tf.int32), training=False)
 
-    def _check_call(self, arguments: dict[str, Any]) -> None:
-        tf_ops.check_inputs(self.config, **tf_ops.flatten_choice_inputs(arguments))
-        reference = arguments.get("input_ids")
-        if reference is None:
-            reference = arguments.get("inputs_embeds")
-        labels = arguments.get("labels")
-        if labels is not None and reference.shape[1] is not None:
-            tf_ops.check_class_labels(labels, int(reference.shape[1]))
+    def _base_inputs(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        return tf_ops.flatten_choice_inputs(arguments)
 
     def call(
         self,

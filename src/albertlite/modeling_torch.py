@@ -35,6 +35,7 @@ from torch.utils.checkpoint import checkpoint
 from albertlite.checkpoints.torch_io import TorchCheckpointIO
 from albertlite.config import AlbertConfig
 from albertlite.fast import fast_path_enabled, packed
+from albertlite.heads import HEADS
 from albertlite.outputs import (
     AlbertForPreTrainingOutput,
     BaseModelOutputWithPooling,
@@ -48,7 +49,7 @@ from albertlite.outputs import (
 from albertlite.torch_ops import (
     ACTIVATIONS,
     additive_mask,
-    check_class_labels,
+    check_labels,
     expand_head_mask,
     finish,
     register_outputs_as_pytrees,
@@ -453,6 +454,8 @@ class AlbertPreTrainedModel(TorchCheckpointIO, nn.Module):
 class AlbertModel(AlbertPreTrainedModel):
     """The bare ALBERT encoder: embeddings, shared transformer layers, and an optional tanh pooler."""
 
+    spec = HEADS["Model"]
+
     def __init__(self, config: AlbertConfig, add_pooling_layer: bool = True) -> None:
         super().__init__(config)
         self.embeddings = AlbertEmbeddings(config)
@@ -544,6 +547,8 @@ class AlbertSOPHead(nn.Module):
 class AlbertForPreTraining(AlbertPreTrainedModel):
     """ALBERT with the masked-LM and sentence-order heads used in pretraining."""
 
+    spec = HEADS["ForPreTraining"]
+
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
         self.albert = AlbertModel(config)
@@ -577,8 +582,7 @@ class AlbertForPreTraining(AlbertPreTrainedModel):
         sop_scores = self.sop_classifier(outputs.pooler_output)
         loss = None
         if labels is not None and sentence_order_label is not None:
-            check_class_labels(labels, self.config.vocab_size)
-            check_class_labels(sentence_order_label, self.config.num_labels, "sentence_order_label")
+            check_labels(self.spec, self.config, {"labels": labels, "sentence_order_label": sentence_order_label})
             mlm_loss = F.cross_entropy(prediction_scores.view(-1, self.config.vocab_size).float(), labels.view(-1))
             sop_loss = F.cross_entropy(
                 sop_scores.view(-1, self.config.num_labels).float(), sentence_order_label.view(-1)
@@ -592,6 +596,8 @@ class AlbertForPreTraining(AlbertPreTrainedModel):
 
 class AlbertForMaskedLM(AlbertPreTrainedModel):
     """ALBERT with the masked-LM head (no pooler)."""
+
+    spec = HEADS["ForMaskedLM"]
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
@@ -623,13 +629,15 @@ class AlbertForMaskedLM(AlbertPreTrainedModel):
         logits = self.predictions(outputs.last_hidden_state)
         loss = None
         if labels is not None:
-            check_class_labels(labels, self.config.vocab_size)
+            check_labels(self.spec, self.config, {"labels": labels})
             loss = F.cross_entropy(logits.view(-1, self.config.vocab_size).float(), labels.view(-1))
         return finish(MaskedLMOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)
 
 
 class AlbertForSequenceClassification(AlbertPreTrainedModel):
     """ALBERT with a linear classifier (or regressor) on the pooled output (see config.classifier_pooling)."""
+
+    spec = HEADS["ForSequenceClassification"]
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
@@ -666,6 +674,8 @@ class AlbertForSequenceClassification(AlbertPreTrainedModel):
 class AlbertForTokenClassification(AlbertPreTrainedModel):
     """ALBERT with a linear classifier on every token (named entities, tags)."""
 
+    spec = HEADS["ForTokenClassification"]
+
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
         self.num_labels = config.num_labels
@@ -696,13 +706,15 @@ class AlbertForTokenClassification(AlbertPreTrainedModel):
         logits = self.classifier(self.dropout(outputs.last_hidden_state))
         loss = None
         if labels is not None:
-            check_class_labels(labels, self.num_labels)
+            check_labels(self.spec, self.config, {"labels": labels})
             loss = F.cross_entropy(logits.view(-1, self.num_labels).float(), labels.view(-1))
         return finish(TokenClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)
 
 
 class AlbertForQuestionAnswering(AlbertPreTrainedModel):
     """ALBERT with a span head: start and end logits for every token."""
+
+    spec = HEADS["ForQuestionAnswering"]
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
@@ -747,6 +759,8 @@ class AlbertForMultipleChoice(AlbertPreTrainedModel):
     The pooled vector of each choice follows config.classifier_pooling ("cls" or "mean" over its real tokens).
     """
 
+    spec = HEADS["ForMultipleChoice"]
+
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
         self.albert = AlbertModel(config)
@@ -787,6 +801,6 @@ class AlbertForMultipleChoice(AlbertPreTrainedModel):
         logits = self.classifier(self.dropout(pooled)).view(-1, num_choices)  # (B, choices)
         loss = None
         if labels is not None:
-            check_class_labels(labels, num_choices)
+            check_labels(self.spec, self.config, {"labels": labels}, num_choices=num_choices)
             loss = F.cross_entropy(logits.float(), labels.view(-1))
         return finish(MultipleChoiceModelOutput(loss, logits, outputs.hidden_states, outputs.attentions), return_dict)

@@ -14,7 +14,9 @@ from typing import Any
 
 import tensorflow as tf
 
+from albertlite import heads
 from albertlite.config import AlbertConfig
+from albertlite.heads import HEADS, HeadSpec, LabelValues
 from albertlite.outputs import (
     AlbertForPreTrainingOutput,
     BaseModelOutputWithPooling,
@@ -25,7 +27,7 @@ from albertlite.outputs import (
     SequenceClassifierOutput,
     TokenClassifierOutput,
 )
-from albertlite.validation import InputSummary, validate_class_labels, validate_inputs
+from albertlite.validation import InputSummary, validate_inputs
 
 
 # ----------------------------------------------------------------------------------------------- outputs
@@ -171,20 +173,21 @@ def check_inputs(
     )
 
 
-def check_class_labels(labels: tf.Tensor, num_classes: int, name: str = "labels") -> None:
-    """Same check and message as PyTorch, on concrete labels (TF would fail on CPU and give NaN on GPU)."""
-    if tf.is_symbolic_tensor(labels):
-        return
-    validate_class_labels(labels.numpy(), num_classes, name)
-
-
-def check_multi_labels(labels: tf.Tensor, logits_shape: tuple[int | None, int]) -> None:
-    """multi_label_classification needs one 0/1 column per label: labels shaped like the (B, num_labels) logits."""
-    if labels.shape.rank != 2 or not labels.shape.is_compatible_with(logits_shape):
-        raise ValueError(
-            f"multi_label_classification expects labels shaped like the logits {logits_shape} "
-            f"(one 0/1 column per label), got {tuple(labels.shape)}."
+def check_labels(spec: HeadSpec, config: AlbertConfig, arguments: Mapping[str, Any]) -> None:
+    """:func:`albertlite.heads.check_labels` on the call's label tensors (values only when concrete: TF would fail on
+    CPU and give NaN on GPU); batch size and number of choices are the input's static first and second sizes."""
+    reference = arguments.get("input_ids")
+    if reference is None:
+        reference = arguments.get("inputs_embeds")
+    sizes = tuple(reference.shape) if reference is not None else (None, None)
+    labels = {
+        arg.name: LabelValues(
+            tuple(t.shape), t.dtype.is_integer, lambda t=t: None if tf.is_symbolic_tensor(t) else t.numpy()
         )
+        for arg in spec.labels
+        if (t := arguments.get(arg.name)) is not None
+    }
+    heads.check_labels(spec, config, labels, batch_size=sizes[0], num_choices=sizes[1] if len(sizes) > 1 else None)
 
 
 def flatten_choices(tensor: tf.Tensor | None) -> tf.Tensor | None:
@@ -243,20 +246,9 @@ def cross_entropy(logits: tf.Tensor, labels: tf.Tensor, ignore_index: int | tf.T
     return tf.reduce_sum(per_label * keep) / tf.reduce_sum(keep)  # 0/0 = NaN when nothing is kept, as PyTorch
 
 
-def problem_type_for(config: AlbertConfig, labels: tf.Tensor) -> str:
-    """Hugging Face's rule when problem_type is unset: 1 label regresses, integer labels classify, else multi-label."""
-    if config.problem_type is not None:
-        return config.problem_type
-    if config.num_labels == 1:
-        return "regression"
-    if labels.dtype.is_integer:
-        return "single_label_classification"
-    return "multi_label_classification"
-
-
 def sequence_classification_loss(logits: tf.Tensor, labels: tf.Tensor, config: AlbertConfig) -> tf.Tensor:
     """MSE, cross-entropy or binary cross-entropy as the PyTorch head chooses them."""
-    problem_type = problem_type_for(config, labels)
+    problem_type = heads.problem_type(HEADS["ForSequenceClassification"], config, labels.dtype.is_integer)
     if problem_type == "regression":
         labels = tf.cast(labels, tf.float32)
         if config.num_labels == 1:

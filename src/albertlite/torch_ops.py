@@ -9,15 +9,16 @@ I intermediate_size, V vocab_size, L applied layers (num_hidden_layers x inner_g
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from albertlite import heads
 from albertlite.config import AlbertConfig
+from albertlite.heads import HEADS, HeadSpec, LabelValues
 from albertlite.outputs import OUTPUT_CLASSES, BaseModelOutputWithPooling, ModelOutput
-from albertlite.validation import validate_class_labels
 
 
 def gelu_fast(x: torch.Tensor) -> torch.Tensor:
@@ -113,39 +114,41 @@ def sentence_pooled(
     return albert.pooler_activation(albert.pooler(masked_mean(outputs.last_hidden_state, attention_mask)))
 
 
-def check_class_labels(labels: torch.Tensor, num_classes: int, name: str = "labels") -> None:
-    validate_class_labels(labels.detach().cpu().numpy(), num_classes, name)
+def _is_integer(labels: torch.Tensor) -> bool:
+    return labels.dtype in (torch.long, torch.int)  # Hugging Face's test: other integer dtypes count as multi-label
+
+
+def check_labels(
+    spec: HeadSpec,
+    config: AlbertConfig,
+    labels: Mapping[str, torch.Tensor | None],
+    batch_size: int | None = None,
+    num_choices: int | None = None,
+) -> None:
+    """:func:`albertlite.heads.check_labels` on tensors; values are copied to the host only where a bound is checked."""
+    values = {
+        name: LabelValues(tuple(t.shape), _is_integer(t), lambda t=t: t.detach().cpu().numpy())
+        for name, t in labels.items()
+        if t is not None
+    }
+    heads.check_labels(spec, config, values, batch_size, num_choices)
 
 
 def finish(output: ModelOutput, return_dict: bool | None) -> ModelOutput | tuple:
     return output if return_dict is not False else output.to_tuple()
 
 
-def problem_type_for(config: AlbertConfig, labels: torch.Tensor) -> str:
-    """Hugging Face's rule when problem_type is unset: 1 label regresses, integer labels classify, else multi-label."""
-    if config.problem_type is not None:
-        return config.problem_type
-    if config.num_labels == 1:
-        return "regression"
-    if labels.dtype in (torch.long, torch.int):
-        return "single_label_classification"
-    return "multi_label_classification"
-
-
 def sequence_classification_loss(logits: torch.Tensor, labels: torch.Tensor, config: AlbertConfig) -> torch.Tensor:
-    problem_type = problem_type_for(config, labels)
+    """MSE, cross-entropy or BCE with logits by :func:`albertlite.heads.problem_type`, after the spec's label check."""
+    spec = HEADS["ForSequenceClassification"]
+    check_labels(spec, config, {"labels": labels}, batch_size=len(logits))
+    problem_type = heads.problem_type(spec, config, _is_integer(labels))
     if problem_type == "regression":
         if config.num_labels == 1:
             return F.mse_loss(logits.squeeze().float(), labels.squeeze().to(torch.float32))
         return F.mse_loss(logits.float(), labels.to(torch.float32))
     if problem_type == "single_label_classification":
-        check_class_labels(labels, config.num_labels)
         return F.cross_entropy(logits.view(-1, config.num_labels).float(), labels.view(-1))
-    if tuple(labels.shape) != tuple(logits.shape):
-        raise ValueError(
-            f"multi_label_classification expects labels shaped like the logits {tuple(logits.shape)} "
-            f"(one 0/1 column per label), got {tuple(labels.shape)}."
-        )
     return F.binary_cross_entropy_with_logits(logits.float(), labels.to(torch.float32))
 
 
