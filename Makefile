@@ -49,7 +49,7 @@ $(HF457)/.installed: scripts/requirements-hf457.txt
 	$(HF457)/bin/pip install --quiet -c constraints/cpu.txt -r scripts/requirements-hf457.txt
 	touch $@
 
-# every fixture a script in scripts/ writes (tests/test_fixture_scripts.py checks that none is left out)
+# every fixture a script in scripts/ writes (tests/test_layout.py checks that none is left out)
 FIXTURE_SCRIPTS := make_hf457_fixtures make_tf_legacy_fixture make_flax_legacy_fixture \
 	make_google_checkpoint_fixture make_tokenizer_fixtures
 

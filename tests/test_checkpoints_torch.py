@@ -14,8 +14,9 @@ import albertlite
 from albertlite.checkpoints.hub import CheckpointNotFoundError
 from albertlite.checkpoints.state_dict import CheckpointError
 
-from .conftest import fake_hub_cache, tiny_config
-from .test_modeling_torch import HEADS, build_pair, model_inputs
+from .helpers.models import MODEL_CLASSES as HEADS
+from .helpers.models import fake_hub_cache, tiny_config
+from .helpers.torch_pairs import build_pair, model_inputs
 
 transformers = pytest.importorskip("transformers")
 

@@ -12,7 +12,7 @@ import torch
 from albertlite import AlbertConfig, modeling_torch, torch_ops
 from albertlite.fast import fast_path, optimize, packed
 
-from .conftest import padded_batch, tiny_config
+from .helpers.models import padded_batch, tiny_config
 
 HEADS = ("AlbertForSequenceClassification", "AlbertForMultipleChoice")
 
@@ -155,7 +155,7 @@ def test_tensorflow_matches_pytorch(name, monkeypatch):
     pytest.importorskip("tensorflow")
     from albertlite import modeling_tf
 
-    from .test_modeling_tf import build_pair
+    from .helpers.tf_pairs import build_pair
 
     packed_calls = []
     original = modeling_tf.TFAlbertMainLayer._packed_call
@@ -173,7 +173,7 @@ def test_flax_matches_pytorch(name, monkeypatch):
     pytest.importorskip("flax")
     from albertlite import modeling_flax
 
-    from .test_modeling_flax import build_pair
+    from .helpers.flax_pairs import build_pair
 
     plans = []
     original = modeling_flax.FlaxAlbertPreTrainedModel._packing

@@ -9,7 +9,7 @@ import pytest
 
 from albertlite.cli import build_parser, main
 
-from .fixtures_finetune import sentiment_examples, write_jsonl
+from .helpers.finetune import sentiment_examples, write_jsonl
 
 COMMANDS = ("finetune", "predict", "fill-mask")
 

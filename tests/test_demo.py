@@ -64,8 +64,8 @@ def test_demo_fine_tunes_a_hub_model_instead_of_pretraining(tmp_path):
     from albertlite import AlbertForMaskedLM, AlbertForSequenceClassification
     from albertlite.demo import show_fill_mask
 
-    from .conftest import fake_hub_cache
-    from .fixtures_finetune import make_model_dir, make_tokenizer_dir
+    from .helpers.finetune import make_model_dir, make_tokenizer_dir
+    from .helpers.models import fake_hub_cache
 
     # seed 7: not the demo's seed, or its from-scratch draw would equal these weights
     hub_model = make_model_dir(tmp_path / "model", make_tokenizer_dir(tmp_path / "tok"), seed=7)

@@ -17,7 +17,7 @@ from albertlite.train import PretrainConfig, pretrain
 from albertlite.train.distributed import DistributedContext, GlobalOrder, epoch_order, rank_positions
 from albertlite.train.metrics_log import read_metrics
 
-from .pretrain_helpers import build_tiny_corpus, tiny_options
+from .helpers.pretrain import build_tiny_corpus, tiny_options
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -16,7 +16,7 @@ from albertlite.cli import main
 from albertlite.export.onnx import dedupe_initializers, export_onnx, onnx_inputs, run_onnx
 from albertlite.fast import fast_path
 
-from .conftest import MODEL_CLASSES, tiny_config
+from .helpers.models import MODEL_CLASSES, tiny_config
 
 CLASSES = MODEL_CLASSES
 

@@ -14,7 +14,7 @@ import albertlite
 from albertlite import modeling_torch
 from albertlite.fast import fast_path, fast_path_enabled, gemm, optimize, packed, set_fast_path
 
-from .conftest import CONFIGS, MODEL_CLASSES, RELATIVE_CONFIGS, padded_batch, tiny_config
+from .helpers.models import CONFIGS, MODEL_CLASSES, RELATIVE_CONFIGS, padded_batch, tiny_config
 
 USES_FAST_PATH = True
 

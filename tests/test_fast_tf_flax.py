@@ -16,7 +16,7 @@ import pytest
 from albertlite.fast import fast_path
 from albertlite.fast.packing_plan import plan_packing
 
-from .conftest import MODEL_CLASSES, padded_batch, tiny_config
+from .helpers.models import MODEL_CLASSES, padded_batch, tiny_config
 
 USES_FAST_PATH = True
 ATOL = 1e-4

@@ -29,9 +29,9 @@ from albertlite.data.shards import PretrainingShards
 from albertlite.train import checkpointing as ckpt
 from albertlite.train.metrics_log import read_metrics
 
-from .data_helpers import synthetic_documents
-from .fixtures_finetune import make_model_dir, make_tokenizer_dir, sentiment_examples, write_jsonl
-from .pretrain_helpers import build_tiny_corpus, cli_args, tiny_options
+from .helpers.data import synthetic_documents
+from .helpers.finetune import make_model_dir, make_tokenizer_dir, sentiment_examples, write_jsonl
+from .helpers.pretrain import build_tiny_corpus, cli_args, tiny_options
 
 pytestmark = pytest.mark.slow
 

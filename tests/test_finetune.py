@@ -16,7 +16,7 @@ from albertlite.tasks import get_task, word_tags
 from albertlite.train import finetune as ft
 from albertlite.train.metrics_log import read_metrics
 
-from .fixtures_finetune import (
+from .helpers.finetune import (
     choice_examples,
     mlm_examples,
     ner_examples,

@@ -24,7 +24,8 @@ from albertlite.checkpoints.google import (
 )
 from albertlite.checkpoints.state_dict import read_safetensors
 from albertlite.cli import main
-from tests.data_helpers import train_sentencepiece
+
+from .helpers.data import train_sentencepiece
 
 # The original's albert_config.json fields, tiny; "gelu" there is the tanh approximation.
 ORIGINAL_CONFIG = {

@@ -8,7 +8,7 @@ import pytest
 from albertlite import heads
 from albertlite.heads import HEADS, LabelValues
 
-from .conftest import tiny_config
+from .helpers.models import tiny_config
 
 FRAMEWORK_PREFIXES = {"modeling_torch": "Albert", "modeling_tf": "TFAlbert", "modeling_flax": "FlaxAlbert"}
 

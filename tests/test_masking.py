@@ -9,7 +9,7 @@ import pytest
 
 from albertlite.data.masking import NgramMasker, is_word_start_piece, word_start_table
 
-from .data_helpers import tiny_tokenizer
+from .helpers.data import tiny_tokenizer
 
 SPECIALS = {"<pad>": 0, "<unk>": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4}
 CLS, SEP, MASK = 2, 3, 4

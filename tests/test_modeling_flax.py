@@ -29,22 +29,13 @@ import albertlite  # noqa: E402
 from albertlite import modeling_flax  # noqa: E402
 from albertlite.checkpoints.state_dict import CheckpointError, read_safetensors  # noqa: E402
 
-from .conftest import CONFIGS, RELATIVE_CONFIGS, padded_batch, tiny_config  # noqa: E402
-from .test_modeling_torch import HEADS, _scramble, model_inputs  # noqa: E402
+from .helpers.flax_pairs import build_pair  # noqa: E402
+from .helpers.models import CONFIGS, RELATIVE_CONFIGS, padded_batch, tiny_config  # noqa: E402
+from .helpers.models import MODEL_CLASSES as HEADS  # noqa: E402
+from .helpers.torch_pairs import model_inputs  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ATOL = 1e-5  # float32 on CPU; measured max differences are ~1e-6
-
-
-def build_pair(name: str, config, seed: int = 0):
-    """A PyTorch model with scrambled random weights and the Flax model holding the very same weights."""
-    torch.manual_seed(seed)
-    ours_pt = getattr(albertlite, name)(config).eval()
-    _scramble(ours_pt, seed)
-    flax_model = getattr(modeling_flax, f"Flax{name}")(config, _do_init=False)
-    report = flax_model.load_state_dict({k: v.numpy() for k, v in ours_pt.state_dict().items()})
-    assert not report.missing_keys and not report.unexpected_keys
-    return ours_pt, flax_model
 
 
 def to_numpy(batch: dict) -> dict:

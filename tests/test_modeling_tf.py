@@ -20,7 +20,8 @@ from albertlite import heads, modeling_tf, modeling_torch  # noqa: E402
 from albertlite.config import AlbertConfig  # noqa: E402
 from albertlite.export.saved_model import export_saved_model  # noqa: E402
 
-from .conftest import MODEL_CLASSES, padded_batch, tiny_config  # noqa: E402
+from .helpers.models import MODEL_CLASSES, padded_batch, tiny_config  # noqa: E402
+from .helpers.tf_pairs import build_pair  # noqa: E402
 
 pytestmark = pytest.mark.tf
 
@@ -31,27 +32,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 # ----------------------------------------------------------------------------------------------- helpers
-def scramble(model: torch.nn.Module, seed: int) -> None:
-    """Random values everywhere: zero biases and unit LayerNorms would hide a misplaced or untransposed weight."""
-    rng = np.random.default_rng(seed)
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            scale = 0.1 if name.endswith("bias") else 0.3
-            values = rng.normal(1.0 if "LayerNorm.weight" in name else 0.0, scale, size=tuple(param.shape))
-            param.copy_(torch.from_numpy(values.astype(np.float32)))
-
-
-def build_pair(name: str, config: AlbertConfig, seed: int = 0):
-    """albertlite's PyTorch model with random weights and the TF model loaded from its numpy state dict."""
-    torch_model = getattr(modeling_torch, name)(config).eval()
-    scramble(torch_model, seed)
-    tf_model = getattr(modeling_tf, f"TF{name}")(config)
-    state = {key: value.detach().numpy() for key, value in torch_model.state_dict().items()}
-    report = tf_model.load_state_dict(state)
-    assert report.missing_keys == [] and report.unexpected_keys == []
-    return torch_model, tf_model
-
-
 def batch_for(name: str, config: AlbertConfig, seed: int = 0) -> dict[str, np.ndarray]:
     """A padded batch and the head's labels (-100 at padding, one out-of-range answer for QA)."""
     rng = np.random.default_rng(seed)

@@ -17,7 +17,7 @@ from albertlite.optim import (
     parameter_groups,
 )
 
-from .conftest import tiny_config
+from .helpers.models import tiny_config
 
 
 def _param(values, grad):

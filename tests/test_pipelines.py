@@ -17,7 +17,7 @@ from albertlite import (
 )
 from albertlite.train import finetune as ft
 
-from .fixtures_finetune import COLORS, FILLER, ner_examples, qa_examples, same_results
+from .helpers.finetune import COLORS, FILLER, ner_examples, qa_examples, same_results
 
 TEXTS = ["alice sees paris", "the big red house near the river with bob and carol", "rome", "a tree over oslo"]
 

@@ -18,7 +18,7 @@ from albertlite.train import PretrainConfig, pretrain, resolve_model_config
 from albertlite.train.checkpointing import STATE_FILE, SUMMARY_FILE, list_checkpoints, load_checkpoint, rng_file_name
 from albertlite.train.metrics_log import read_metrics
 
-from .pretrain_helpers import TINY_MODEL, build_tiny_corpus, cli_args, tiny_options
+from .helpers.pretrain import TINY_MODEL, build_tiny_corpus, cli_args, tiny_options
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -17,7 +17,7 @@ from albertlite.data.masking import is_word_start_piece
 from albertlite.data.pretraining import create_pretraining_instances
 from albertlite.data.shards import PretrainingShards
 
-from .data_helpers import synthetic_documents, tiny_tokenizer, write_corpus
+from .helpers.data import synthetic_documents, tiny_tokenizer, write_corpus
 
 CLS, SEP = 2, 3
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import fake_hub_cache
-from .fixtures_finetune import qa_examples, sentiment_examples, write_jsonl
+from .helpers.finetune import qa_examples, sentiment_examples, write_jsonl
+from .helpers.models import fake_hub_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

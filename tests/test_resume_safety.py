@@ -17,8 +17,8 @@ from albertlite.train import checkpointing as ckpt
 from albertlite.train import finetune as ft
 from albertlite.train.metrics_log import read_metrics
 
-from .fixtures_finetune import sentiment_examples, write_jsonl
-from .pretrain_helpers import TINY_MODEL, build_tiny_corpus, tiny_options
+from .helpers.finetune import sentiment_examples, write_jsonl
+from .helpers.pretrain import TINY_MODEL, build_tiny_corpus, tiny_options
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 

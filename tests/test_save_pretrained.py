@@ -11,7 +11,7 @@ import pytest
 
 import albertlite
 
-from .conftest import tiny_config
+from .helpers.models import tiny_config
 
 PREFIXES = {"torch": "", "tf": "TF", "flax": "Flax"}
 SHARED = ["self", "save_directory", "max_shard_size", "safe_serialization"]

@@ -21,7 +21,7 @@ from albertlite.data.shards import (
     vocab_hash,
 )
 
-from .data_helpers import synthetic_documents, tiny_tokenizer
+from .helpers.data import synthetic_documents, tiny_tokenizer
 
 
 @pytest.fixture(scope="module")

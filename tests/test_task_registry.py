@@ -16,7 +16,7 @@ from albertlite.cli import main
 from albertlite.tasks import registry
 from albertlite.train import finetune as ft
 
-from .fixtures_finetune import (
+from .helpers.finetune import (
     FILLER,
     choice_examples,
     make_model_dir,

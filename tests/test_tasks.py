@@ -10,7 +10,7 @@ import pytest
 from albertlite import tasks
 from albertlite.data.masking import NgramMasker
 
-from .fixtures_finetune import FILLER, make_tokenizer_dir, qa_examples, write_jsonl
+from .helpers.finetune import FILLER, make_tokenizer_dir, qa_examples, write_jsonl
 
 
 @pytest.fixture(scope="module")
@@ -221,7 +221,7 @@ def test_length_grouped_batches_cover_everything_and_pad_less():
 def test_numpy_batches_feed_tensorflow_fit(tokenizer, tmp_path):
     tf = pytest.importorskip("tensorflow")
     albertlite = pytest.importorskip("albertlite")
-    from .fixtures_finetune import sentiment_examples, tiny_model_config
+    from .helpers.finetune import sentiment_examples, tiny_model_config
 
     examples = sentiment_examples(16, seed=0)
     features = tasks.prepare_features("text-classification", examples, tokenizer, {"neg": 0, "pos": 1})
@@ -240,7 +240,7 @@ def test_numpy_batches_feed_a_flax_optax_loop(tokenizer):
     jax = pytest.importorskip("jax")
     optax = pytest.importorskip("optax")
     albertlite = pytest.importorskip("albertlite")
-    from .fixtures_finetune import sentiment_examples, tiny_model_config
+    from .helpers.finetune import sentiment_examples, tiny_model_config
 
     examples = sentiment_examples(16, seed=0)
     features = tasks.prepare_features("text-classification", examples, tokenizer, {"neg": 0, "pos": 1})

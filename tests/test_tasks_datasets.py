@@ -12,7 +12,7 @@ import pytest
 from albertlite import tasks
 from albertlite.train import finetune as ft
 
-from .fixtures_finetune import (
+from .helpers.finetune import (
     choice_examples,
     ner_examples,
     qa_examples,

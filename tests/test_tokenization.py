@@ -16,7 +16,8 @@ from albertlite.batch_encoding import BatchEncoding
 from albertlite.checkpoints.hub import CheckpointNotFoundError
 from albertlite.tokenization import AlbertTokenizer
 from albertlite.tokenization_utils import TokenizerFileError, preprocess_text
-from tests.test_tok_common import (
+
+from .helpers.tokenizers import (
     SPIECE,
     mode_cases,
     mode_inputs,

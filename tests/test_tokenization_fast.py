@@ -18,7 +18,8 @@ from albertlite.checkpoints.hub import CheckpointNotFoundError
 from albertlite.tokenization import AlbertTokenizer
 from albertlite.tokenization_fast import AlbertTokenizerFast, parse_sentencepiece_model
 from albertlite.tokenization_utils import TokenizerFileError
-from tests.test_tok_common import (
+
+from .helpers.tokenizers import (
     FIXTURES,
     SPIECE,
     mode_cases,

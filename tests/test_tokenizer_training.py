@@ -12,7 +12,8 @@ from albertlite.cli import main
 from albertlite.tokenization import AlbertTokenizer
 from albertlite.tokenization_fast import AlbertTokenizerFast, parse_sentencepiece_model
 from albertlite.tokenizer_training import USER_DEFINED_SYMBOLS, train_tokenizer
-from tests.test_tok_common import FIXTURES, SPIECE, reference, stress
+
+from .helpers.tokenizers import FIXTURES, SPIECE, reference, stress
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .data_helpers import synthetic_documents
+from .data import synthetic_documents
 
 # a 2-layer, hidden-32 model: a step takes milliseconds. No dropout anywhere (the SOP head's classifier dropout
 # included): dropout draws differ per rank, which would make DDP runs differ from one process.
