@@ -441,16 +441,10 @@ class FlaxAlbertForPreTrainingModule(_HeadModule):
         sentence_order_label: Array | None = None,
     ) -> FlaxAlbertForPreTrainingOutput:
         outputs = self.albert(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            token_type_ids=token_type_ids,
-            position_ids=position_ids,
-            head_mask=head_mask,
-            deterministic=deterministic,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-            packing=packing,
-        )
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            position_ids=position_ids, head_mask=head_mask, deterministic=deterministic,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states, packing=packing,
+        )  # fmt: skip
         logits = self.predictions(outputs.last_hidden_state, self.albert.word_embedding_table())
         sop_logits = self.sop_classifier(outputs.pooler_output, deterministic)
         loss = None
@@ -489,16 +483,10 @@ class FlaxAlbertForMaskedLMModule(_HeadModule):
         labels: Array | None = None,
     ) -> MaskedLMOutput:
         outputs = self.albert(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            token_type_ids=token_type_ids,
-            position_ids=position_ids,
-            head_mask=head_mask,
-            deterministic=deterministic,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-            packing=packing,
-        )
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            position_ids=position_ids, head_mask=head_mask, deterministic=deterministic,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states, packing=packing,
+        )  # fmt: skip
         logits = self.predictions(outputs.last_hidden_state, self.albert.word_embedding_table())  # (B, S, V)
         loss = None if labels is None else cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
         return MaskedLMOutput(
@@ -527,16 +515,10 @@ class FlaxAlbertForSequenceClassificationModule(_HeadModule):
         labels: Array | None = None,
     ) -> SequenceClassifierOutput:
         outputs = self.albert(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            token_type_ids=token_type_ids,
-            position_ids=position_ids,
-            head_mask=head_mask,
-            deterministic=deterministic,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-            packing=packing,
-        )
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            position_ids=position_ids, head_mask=head_mask, deterministic=deterministic,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states, packing=packing,
+        )  # fmt: skip
         pooled = self._sentence_pooled(outputs, attention_mask)  # (B, H)
         logits = self.classifier(self.dropout(pooled, deterministic=deterministic))
         loss = None if labels is None else sequence_classification_loss(logits, labels, self.config)
@@ -570,16 +552,10 @@ class FlaxAlbertForMultipleChoiceModule(_HeadModule):
             x.reshape(-1, x.shape[-1]) for x in (input_ids, attention_mask, token_type_ids, position_ids)
         )  # (B, C, S) -> (B*C, S)
         outputs = self.albert(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            token_type_ids=token_type_ids,
-            position_ids=position_ids,
-            head_mask=head_mask,
-            deterministic=deterministic,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-            packing=packing,
-        )
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            position_ids=position_ids, head_mask=head_mask, deterministic=deterministic,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states, packing=packing,
+        )  # fmt: skip
         pooled = self._sentence_pooled(outputs, attention_mask)  # (B*C, H)
         logits = self.classifier(self.dropout(pooled, deterministic=deterministic))
         logits = logits.reshape(-1, num_choices)  # (B, C)
@@ -612,16 +588,10 @@ class FlaxAlbertForTokenClassificationModule(_HeadModule):
         labels: Array | None = None,
     ) -> TokenClassifierOutput:
         outputs = self.albert(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            token_type_ids=token_type_ids,
-            position_ids=position_ids,
-            head_mask=head_mask,
-            deterministic=deterministic,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-            packing=packing,
-        )
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            position_ids=position_ids, head_mask=head_mask, deterministic=deterministic,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states, packing=packing,
+        )  # fmt: skip
         logits = self.classifier(self.dropout(outputs.last_hidden_state, deterministic=deterministic))
         loss = None
         if labels is not None:
@@ -654,16 +624,10 @@ class FlaxAlbertForQuestionAnsweringModule(_HeadModule):
         end_positions: Array | None = None,
     ) -> QuestionAnsweringModelOutput:
         outputs = self.albert(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            token_type_ids=token_type_ids,
-            position_ids=position_ids,
-            head_mask=head_mask,
-            deterministic=deterministic,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-            packing=packing,
-        )
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            position_ids=position_ids, head_mask=head_mask, deterministic=deterministic,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states, packing=packing,
+        )  # fmt: skip
         logits = self.qa_outputs(outputs.last_hidden_state)  # (B, S, 2)
         start_logits, end_logits = logits[..., 0], logits[..., 1]
         loss = None

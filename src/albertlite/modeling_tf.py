@@ -20,10 +20,8 @@ Inference calls run the padding-free path of ``albertlite.fast.packed_tf`` when 
 
 from __future__ import annotations
 
-import inspect
 import math
 import os
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # read once, when keras is first imported
@@ -34,11 +32,11 @@ import tensorflow as tf
 from albertlite import tf_ops
 from albertlite.checkpoints.tf_io import TFCheckpointMixin
 from albertlite.config import AlbertConfig
-from albertlite.fast import fast_path
 from albertlite.fast.packed_tf import packed_forward, packing_plan
 from albertlite.fast.packing_plan import PackPlan
 from albertlite.heads import HEADS, HeadSpec
 from albertlite.outputs import LayerRecord
+from albertlite.tf_model_calls import TFModelCalls
 from albertlite.tf_ops import (
     TFAlbertForPreTrainingOutput,
     TFBaseModelOutputWithPooling,
@@ -354,10 +352,11 @@ class TFAlbertMainLayer(keras.layers.Layer):
         return packed_forward(self, plan, shape, output_hidden_states)
 
 
-class TFAlbertPreTrainedModel(TFCheckpointMixin, KerasTrainingMixin, keras.Model):
+class TFAlbertPreTrainedModel(TFModelCalls, TFCheckpointMixin, KerasTrainingMixin, keras.Model):
     """Every TensorFlow ALBERT model: weights built at construction, checked inputs, checkpoints and Keras training.
 
-    Checkpoint loading and saving come from :class:`~albertlite.checkpoints.tf_io.TFCheckpointMixin`, ``fit`` on
+    How it is called comes from :class:`~albertlite.tf_model_calls.TFModelCalls`, checkpoint loading and saving
+    from :class:`~albertlite.checkpoints.tf_io.TFCheckpointMixin`, ``fit`` on
     the model's own loss from :class:`~albertlite.tf_training.KerasTrainingMixin`: pass labels inside the input
     dict or as ``y``, and compile with an optimizer only.
 
@@ -376,48 +375,6 @@ class TFAlbertPreTrainedModel(TFCheckpointMixin, KerasTrainingMixin, keras.Model
             raise TypeError(f"{type(self).__name__} expects an AlbertConfig, got {type(config).__name__}.")
         super().__init__(**kwargs)
         self.config = config
-
-    def _build_weights(self) -> None:
-        """Create every weight now (so that they can be loaded) and zero the padding row, as PyTorch does."""
-        with fast_path(False):  # the weights are created by the plain path; nothing to compile yet
-            self._dummy_call()
-        pad = self.config.pad_token_id
-        if pad is not None:
-            table = self.albert.embeddings.word_embeddings.embeddings
-            table.assign(tf.tensor_scatter_nd_update(table, [[pad]], tf.zeros((1, table.shape[1]), table.dtype)))
-
-    def _dummy_call(self) -> None:
-        # One tiny eager call creates every weight under its final name (Keras names variables when built).
-        seq_len = min(2, self.config.max_position_embeddings)
-        self(input_ids=tf.zeros((1, seq_len), tf.int32), training=False)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # Keras (fit, predict) passes one dict of inputs: spread it into keyword arguments.
-        if args and isinstance(args[0], Mapping):
-            kwargs = {**args[0], **kwargs}
-            args = args[1:]
-        arguments = inspect.signature(self.call).bind(*args, **kwargs).arguments
-        # numpy arrays and lists become tensors once, here, so that ``call`` and the base layer get tensors.
-        arguments.update(tf_ops.as_tensors(arguments, (*tf_ops.INPUT_NAMES, *self.label_names)))
-        self._check_call(arguments)
-        if any(arguments.get(name) is not None for name in self.label_names):
-            # Labels may sit at padded positions, where the fast path leaves zeros: losses use the plain path.
-            with fast_path(False):
-                return super().__call__(**arguments)
-        return super().__call__(**arguments)
-
-    @property
-    def label_names(self) -> tuple[str, ...]:
-        return self.spec.label_names
-
-    def _check_call(self, arguments: dict[str, Any]) -> None:
-        """Raise the shared ValueErrors for bad inputs and labels (values only when they are concrete)."""
-        tf_ops.check_inputs(self.config, **self._base_inputs(arguments))
-        tf_ops.check_labels(self.spec, self.config, arguments)
-
-    def _base_inputs(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        """The inputs as the base model sees them (multiple choice folds its choices into the batch)."""
-        return {name: arguments.get(name) for name in tf_ops.INPUT_NAMES}
 
 
 class TFAlbertModel(TFAlbertPreTrainedModel):
@@ -457,16 +414,10 @@ class TFAlbertModel(TFAlbertPreTrainedModel):
         training: bool | None = False,
     ) -> TFBaseModelOutputWithPooling | tuple:
         outputs = self.albert(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            token_type_ids=token_type_ids,
-            position_ids=position_ids,
-            head_mask=head_mask,
-            inputs_embeds=inputs_embeds,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-            training=training,
-        )
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states, training=training,
+        )  # fmt: skip
         return tf_ops.finish(outputs, return_dict)
 
 
@@ -539,16 +490,10 @@ class TFAlbertForPreTraining(TFAlbertPreTrainedModel):
         training: bool | None = False,
     ) -> TFAlbertForPreTrainingOutput | tuple:
         outputs = self.albert(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            token_type_ids=token_type_ids,
-            position_ids=position_ids,
-            head_mask=head_mask,
-            inputs_embeds=inputs_embeds,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-            training=training,
-        )
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states, training=training,
+        )  # fmt: skip
         prediction_logits = self.predictions(
             outputs.last_hidden_state, self.albert.embeddings.word_embeddings.embeddings
         )
@@ -597,16 +542,10 @@ class TFAlbertForMaskedLM(TFAlbertPreTrainedModel):
         training: bool | None = False,
     ) -> TFMaskedLMOutput | tuple:
         outputs = self.albert(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            token_type_ids=token_type_ids,
-            position_ids=position_ids,
-            head_mask=head_mask,
-            inputs_embeds=inputs_embeds,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-            training=training,
-        )
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states, training=training,
+        )  # fmt: skip
         logits = self.predictions(outputs.last_hidden_state, self.albert.embeddings.word_embeddings.embeddings)
         loss = None if labels is None else tf_ops.cross_entropy(logits, labels)
         output = TFMaskedLMOutput(
@@ -647,16 +586,10 @@ class TFAlbertForSequenceClassification(TFAlbertPreTrainedModel):
         training: bool | None = False,
     ) -> TFSequenceClassifierOutput | tuple:
         outputs = self.albert(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            token_type_ids=token_type_ids,
-            position_ids=position_ids,
-            head_mask=head_mask,
-            inputs_embeds=inputs_embeds,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-            training=training,
-        )
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states, training=training,
+        )  # fmt: skip
         pooled = tf_ops.sentence_pooled(self.config, self.albert.pooler, outputs, attention_mask)  # (B, H)
         logits = self.classifier(self.dropout(pooled, training=bool(training)))  # (B, num_labels)
         loss = None if labels is None else tf_ops.sequence_classification_loss(logits, labels, self.config)
@@ -698,16 +631,10 @@ class TFAlbertForTokenClassification(TFAlbertPreTrainedModel):
         training: bool | None = False,
     ) -> TFTokenClassifierOutput | tuple:
         outputs = self.albert(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            token_type_ids=token_type_ids,
-            position_ids=position_ids,
-            head_mask=head_mask,
-            inputs_embeds=inputs_embeds,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-            training=training,
-        )
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states, training=training,
+        )  # fmt: skip
         logits = self.classifier(self.dropout(outputs.last_hidden_state, training=bool(training)))  # (B, S, num_labels)
         loss = None if labels is None else tf_ops.cross_entropy(logits, labels)
         output = TFTokenClassifierOutput(
@@ -748,16 +675,10 @@ class TFAlbertForQuestionAnswering(TFAlbertPreTrainedModel):
         training: bool | None = False,
     ) -> TFQuestionAnsweringModelOutput | tuple:
         outputs = self.albert(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            token_type_ids=token_type_ids,
-            position_ids=position_ids,
-            head_mask=head_mask,
-            inputs_embeds=inputs_embeds,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-            training=training,
-        )
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states, training=training,
+        )  # fmt: skip
         logits = self.qa_outputs(outputs.last_hidden_state)  # (B, S, 2)
         start_logits, end_logits = logits[..., 0], logits[..., 1]
         loss = None
