@@ -142,7 +142,7 @@ def test_cli_config_file_and_flags(tmp_path):
     )  # fmt: skip
     assert config.plot and config.optimizer == "lamb" and config.warmup == 0  # round(2.5% of 7)
     assert PretrainConfig.from_json_file(tmp_path / "run.json").lr == 0.1
-    with pytest.raises(ValueError, match="unknown pretraining option"):
+    with pytest.raises(ValueError, match=r"pretraining options: unknown key\(s\) 'learning_rate'; known keys: acc"):
         PretrainConfig.from_dict({"data": "d", "tokenizer": "t", "output": "o", "learning_rate": 1.0})
     with pytest.raises(ValueError, match="missing required"):
         build_config(build_parser().parse_args(["pretrain", "--data", "d"]))

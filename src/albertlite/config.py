@@ -8,6 +8,7 @@ Field names, defaults and semantics are those of Hugging Face's ``AlbertConfig``
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import os
 from pathlib import Path
@@ -328,6 +329,11 @@ class AlbertConfig:
         path = directory / CONFIG_NAME
         atomic_write_text(path, self.to_json_string())
         return path
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        """The named fields (everything else a config.json holds goes to ``extra``)."""
+        return tuple(name for name in inspect.signature(cls.__init__).parameters if name not in ("self", "kwargs"))
 
     @classmethod
     def from_json_file(cls, path: str | os.PathLike, **overrides: Any) -> AlbertConfig:

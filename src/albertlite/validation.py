@@ -7,6 +7,9 @@ be clamped silently (TensorFlow on CPU) or turn into NaN (JAX).
 
 from __future__ import annotations
 
+import difflib
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,3 +115,32 @@ def validate_class_labels(values: np.ndarray, num_classes: int, name: str = "lab
     if not valid.all():
         bad = int(values[~valid].flat[0])
         raise ValueError(f"{name} holds {bad}; expected values in [0, {num_classes}) or -100 (ignored).")
+
+
+def unknown_keys_error(what: str, unknown: Iterable[str], known: Iterable[str]) -> ValueError:
+    """The error for keys a user wrote that mean nothing here, each with its likeliest intended key.
+
+    Args:
+        what: where the keys were written (``--model-config``, ``the pretraining options in run.json``).
+        unknown: the keys that are not known.
+        known: every key that is.
+    """
+    known = sorted(known)
+    parts = []
+    for key in sorted(unknown):
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        parts.append(f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key))
+    return ValueError(f"{what}: unknown key(s) {', '.join(parts)}; known keys: {', '.join(known)}.")
+
+
+def check_number(name: str, value: float, *, minimum: float | None = None, above: float | None = None,
+                 maximum: float | None = None) -> None:  # fmt: skip
+    """Refuse a setting that is not a finite number in its range (NaN and infinities included), naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}.")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}.")
+    if above is not None and value <= above:
+        raise ValueError(f"{name} must be greater than {above}, got {value}.")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {value}.")

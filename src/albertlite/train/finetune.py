@@ -44,6 +44,7 @@ from albertlite.tasks.labels import is_regression, label_values
 from albertlite.tokenization_auto import load_tokenizer
 from albertlite.train import checkpointing as ckpt
 from albertlite.train.metrics_log import CURVES_FILE, METRICS_FILE, MetricsLogger, plot_curves
+from albertlite.validation import check_number
 
 if TYPE_CHECKING:
     from albertlite.tokenization_base import Tokenizer
@@ -68,6 +69,10 @@ FIXED_SETTINGS = {
     "group_by_length": "group_by_length", "seed": "--seed", "metric": "--metric", "mlm_probability": "mlm_probability",
     "version_2": "--version-2",
 }  # fmt: skip
+# settings that count something, and the flag that sets each
+_COUNTS = {"batch_size": "--batch-size", "gradient_accumulation_steps": "--grad-accum", "max_length": "--max-length",
+           "doc_stride": "--doc-stride", "max_query_length": "max_query_length", "eval_batch_size": "eval_batch_size",
+           "n_best": "n_best", "max_answer_length": "max_answer_length"}  # fmt: skip
 # what a resume point does not record: how the run is shown, and the resume switches themselves
 _UNRECORDED = ("extra", "resume", "overwrite", "progress", "tensorboard", "plot", "warmup_ratio", "warmup_steps")
 
@@ -145,6 +150,29 @@ class FinetuneSettings:
     overwrite: bool = False
     recipe: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Refuse settings that would train something else than asked (0 epochs trained a step, batch 0 ran as 1)."""
+        check_number("learning_rate (--lr)", self.learning_rate, above=0)
+        for name, flag in _COUNTS.items():
+            check_number(f"{name} ({flag})", getattr(self, name), minimum=1)
+            if getattr(self, name) != int(getattr(self, name)):
+                raise ValueError(f"{name} ({flag}) must be a whole number, got {getattr(self, name)}.")
+        if self.max_steps is not None:
+            check_number("max_steps (--max-steps)", self.max_steps, minimum=1)
+        elif self.epochs is not None:
+            check_number("epochs (--epochs)", self.epochs, above=0)
+        check_number("warmup_ratio (--warmup-ratio)", self.warmup_ratio, minimum=0, maximum=1)
+        if self.warmup_steps is not None:
+            check_number("warmup_steps", self.warmup_steps, minimum=0)
+        check_number("weight_decay", self.weight_decay, minimum=0)
+        check_number("max_grad_norm", self.max_grad_norm, minimum=0)
+        check_number("mlm_probability", self.mlm_probability, above=0, maximum=1)
+        accum = int(self.gradient_accumulation_steps)
+        if self.batch_size % accum:  # micro-batches of batch // accum rows would train a smaller batch unsaid
+            nearest = max(accum, self.batch_size // accum * accum)
+            raise ValueError(f"--batch-size {self.batch_size} is not a multiple of --grad-accum {accum}; "
+                             f"use e.g. --batch-size {nearest}.")  # fmt: skip
 
     @classmethod
     def from_recipe(cls, name: str, **overrides: Any) -> FinetuneSettings:

@@ -43,6 +43,7 @@ from albertlite.train.distributed import (
     rank_positions,
 )
 from albertlite.train.metrics_log import CURVES_FILE, METRICS_FILE, MetricsLogger, plot_curves, read_metrics
+from albertlite.validation import check_number, unknown_keys_error
 
 logger = logging.getLogger(__name__)
 
@@ -154,8 +155,9 @@ class PretrainConfig:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
+        check_number("lr", self.lr, above=0)
+        check_number("weight_decay", self.weight_decay, minimum=0)
+        check_number("max_grad_norm", self.max_grad_norm, minimum=0)
         if self.resume and self.overwrite:
             raise ValueError("--resume and --overwrite exclude each other")
 
@@ -164,9 +166,8 @@ class PretrainConfig:
         """Build from a mapping whose keys are field names (dashes allowed); unknown keys are an error."""
         names = {f.name for f in dataclasses.fields(cls)}
         normalised = {key.replace("-", "_"): value for key, value in values.items()}
-        unknown = sorted(set(normalised) - names)
-        if unknown:
-            raise ValueError(f"unknown pretraining option(s): {', '.join(unknown)}")
+        if set(normalised) - names:
+            raise unknown_keys_error("pretraining options", set(normalised) - names, names)
         return cls(**normalised)
 
     @classmethod
@@ -273,6 +274,11 @@ def resolve_model_config(spec: str, *, vocab_size: int, pad_token_id: int = 0) -
             overrides = json.loads(text)
         except json.JSONDecodeError as error:
             raise ValueError(f"--model-config is not valid JSON: {error}") from error
+        if not isinstance(overrides, dict):
+            raise ValueError(f"--model-config JSON must be an object of config fields, got {type(overrides).__name__}.")
+        known = {*AlbertConfig.field_names(), "base"}
+        if set(overrides) - known:  # a typo would otherwise train the base preset's size without a word
+            raise unknown_keys_error("--model-config", set(overrides) - known, known)
         base = overrides.pop("base", "albert-base-v2")
         config = AlbertConfig.from_pretrained(base, **overrides)
     else:
