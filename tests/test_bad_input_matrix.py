@@ -1,7 +1,8 @@
 """Bad input as a matrix: per entry point, cases by category, each with the one line (exit 2) a user gets.
 
-This is the start of the matrix: the training commands' settings. Each case failed before (it trained something
-other than asked, or ended in a traceback) and must now be refused in one line naming the setting and what works.
+This is the start of the matrix: the training commands' settings and pretrain-data's inputs. Each case failed
+before (it trained something other than asked, wrote an empty dataset, or ended in a traceback) and must now be
+refused in one line naming the setting or file and what works.
 """
 
 from __future__ import annotations
@@ -81,6 +82,26 @@ def test_pretrain_settings(category, case, options, fragment, corpus, tmp_path, 
     argv = cli_args(tiny_options(corpus, tmp_path / "run", **options))
     assert fragment in _one_line_error(capsys, argv)
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+# (category, case id, the input file's bytes, fragment of the one-line error)
+PRETRAIN_DATA_CASES = [
+    ("empty", "empty-file", b"", "holds no text (it is empty)"),
+    ("empty", "blank-lines", b"\n\n  \n", "holds no text (it is empty)"),
+    ("wrong type", "binary", bytes(range(256)) * 8, "is not UTF-8 text"),
+    ("wrong type", "nul-bytes", b"a sentence.\x00\x00 another.\n", "looks binary (it holds NUL bytes)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("category", "case", "data", "fragment"), PRETRAIN_DATA_CASES,
+                         ids=[c[1] for c in PRETRAIN_DATA_CASES])  # fmt: skip
+def test_pretrain_data_inputs(category, case, data, fragment, corpus, tmp_path, capsys):
+    source = tmp_path / "input.txt"
+    source.write_bytes(data)
+    argv = ["pretrain-data", "--input", str(source), "--tokenizer", str(corpus.tokenizer), "--output",
+            str(tmp_path / "shards")]  # fmt: skip
+    assert fragment in _one_line_error(capsys, argv)
+    assert not (tmp_path / "shards" / "manifest.json").exists()  # no dataset written
 
 
 def test_the_api_refuses_the_same_settings():

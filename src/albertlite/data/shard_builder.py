@@ -75,6 +75,8 @@ def write_pretraining_shards(
     missing = [str(path) for path in input_files if not Path(path).is_file()]
     if missing:
         raise FileNotFoundError(f"input file not found: {missing[0]}")
+    for path in input_files:
+        check_text_file(path)
     tokenizer_path = tokenizer if isinstance(tokenizer, (str, os.PathLike)) else None
     inputs = {"--tokenizer": tokenizer_path, **{f"--input {path}": path for path in input_files}}
     check_apart(output_dir, "--output", inputs)
@@ -88,6 +90,28 @@ def write_pretraining_shards(
         # the old dataset's files (and any an interrupted run left) are replaced; other files stay
         with staged_directory(output_dir, replaces=_DATASET_FILES) as staging:
             return _write(builder, tokenizer, input_files, staging, text_format, workers, instances_per_shard)
+
+
+SNIFF_BYTES = 1 << 16  # enough of a file to tell text from binary without reading a whole corpus
+
+
+def check_text_file(path: str | os.PathLike) -> None:
+    """Refuse an input that is empty or not UTF-8 text, before any work (both used to write an empty dataset)."""
+    with open(path, "rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+        more = bool(handle.read(1))
+    if not head.strip() and not more:
+        raise ValueError(f"--input {path} holds no text (it is empty); give a text file with one sentence per line.")
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 3:  # not just a character cut at the sniffed block's end
+            byte = head[error.start : error.start + 1]
+            raise ValueError(f"--input {path} is not UTF-8 text (byte {error.start}: {byte!r}); give a text file "
+                             "(convert it with iconv if it is another encoding).") from None  # fmt: skip
+        text = head[: error.start].decode("utf-8")
+    if "\x00" in text:
+        raise ValueError(f"--input {path} looks binary (it holds NUL bytes); give a text file.")
 
 
 _DATASET_FILES = (MANIFEST, "word_start.npy", "shard-*", ".shard-*", ".word_start.npy.*", f".{MANIFEST}.*")
