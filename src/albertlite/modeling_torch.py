@@ -394,20 +394,11 @@ class AlbertModel(AlbertPreTrainedModel):
         return output if return_dict is not False else output.to_tuple()
 
     def _validate(self, input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds) -> None:
-        validate_inputs(
-            self.config,
-            InputSummary(
-                input_ids_shape=tensor_shape(input_ids),
-                input_ids_range=value_range(input_ids),
-                inputs_embeds_shape=tensor_shape(inputs_embeds),
-                attention_mask_shape=tensor_shape(attention_mask),
-                token_type_ids_shape=tensor_shape(token_type_ids),
-                token_type_ids_range=value_range(token_type_ids),
-                position_ids_shape=tensor_shape(position_ids),
-                position_ids_range=value_range(position_ids),
-                head_mask_shape=tensor_shape(head_mask),
-            ),
-        )
+        summary = InputSummary.of(
+            tensor_shape, value_range, input_ids=input_ids, attention_mask=attention_mask,
+            token_type_ids=token_type_ids, position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+        )  # fmt: skip
+        validate_inputs(self.config, summary)
 
 
 # ----------------------------------------------------------------------------------------------- heads

@@ -157,20 +157,9 @@ def check_inputs(
     def shape(t: tf.Tensor | None) -> tuple[int, ...] | None:
         return None if t is None else tuple(t.shape)
 
-    validate_inputs(
-        config,
-        InputSummary(
-            input_ids_shape=shape(input_ids),
-            input_ids_range=value_range(input_ids),
-            inputs_embeds_shape=shape(inputs_embeds),
-            attention_mask_shape=shape(attention_mask),
-            token_type_ids_shape=shape(token_type_ids),
-            token_type_ids_range=value_range(token_type_ids),
-            position_ids_shape=shape(position_ids),
-            position_ids_range=value_range(position_ids),
-            head_mask_shape=shape(head_mask),
-        ),
-    )
+    inputs = dict(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                  position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds)  # fmt: skip
+    validate_inputs(config, InputSummary.of(shape, value_range, **inputs))
 
 
 def check_labels(spec: HeadSpec, config: AlbertConfig, arguments: Mapping[str, Any]) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +34,28 @@ class InputSummary:
     position_ids_shape: Shape | None = None
     position_ids_range: Range | None = None
     head_mask_shape: Shape | None = None
+
+    @classmethod
+    def of(
+        cls,
+        shape: Callable[[Any], Shape | None],
+        value_range: Callable[[Any], Range | None],
+        *,
+        input_ids: Any,
+        attention_mask: Any,
+        token_type_ids: Any,
+        position_ids: Any,
+        head_mask: Any,
+        inputs_embeds: Any,
+    ) -> InputSummary:
+        """The summary of one call, from a framework's own ``shape`` and ``value_range`` of a tensor (or None)."""
+        return cls(
+            input_ids_shape=shape(input_ids), input_ids_range=value_range(input_ids),
+            inputs_embeds_shape=shape(inputs_embeds), attention_mask_shape=shape(attention_mask),
+            token_type_ids_shape=shape(token_type_ids), token_type_ids_range=value_range(token_type_ids),
+            position_ids_shape=shape(position_ids), position_ids_range=value_range(position_ids),
+            head_mask_shape=shape(head_mask),
+        )  # fmt: skip
 
 
 def validate_inputs(config: AlbertConfig, inputs: InputSummary) -> Shape:

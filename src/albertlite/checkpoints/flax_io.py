@@ -19,10 +19,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from albertlite.checkpoints import flax_names
-from albertlite.checkpoints.files import MODEL_FILES, staged_directory
 from albertlite.checkpoints.hub import HUB_KWARGS
 from albertlite.checkpoints.names import LoadReport, check_shapes, match_keys
-from albertlite.checkpoints.state_dict import locate_weights, parse_shard_size, read_weight_files, write_safetensors
+from albertlite.checkpoints.state_dict import (
+    locate_weights,
+    read_weight_files,
+    save_model_directory,
+)
 from albertlite.config import AlbertConfig
 
 Params = dict[str, Any]
@@ -114,13 +117,8 @@ class FlaxCheckpointIO:
         """
         if not safe_serialization:
             raise ValueError("The Flax models save safetensors only; safe_serialization=False is not supported.")
-        directory = Path(save_directory)
-        if directory.exists() and not directory.is_dir():
-            raise ValueError(f"save_pretrained expects a directory, but {directory} is a file.")
-        # Like transformers' Flax models, record the PyTorch class name so that AutoModel finds the head.
-        config = self.config.copy(architectures=[type(self).__name__.removeprefix("Flax")])
-        state = self.state_dict(params)
-        with staged_directory(directory, replaces=MODEL_FILES) as staging:  # all or nothing, as in PyTorch
-            config.save_pretrained(staging)
-            write_safetensors(state, staging, framework="np", max_shard_bytes=parse_shard_size(max_shard_size))
-        return directory
+        # like transformers' Flax models, record the PyTorch class name so that every framework finds the head
+        return save_model_directory(
+            save_directory, self.config, type(self).__name__.removeprefix("Flax"), self.state_dict(params),
+            framework="np", max_shard_size=max_shard_size,
+        )  # fmt: skip

@@ -13,7 +13,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from albertlite.checkpoints.files import atomic_write, atomic_write_text, write_errors_as_os_errors
+from albertlite.checkpoints.files import (
+    MODEL_FILES,
+    atomic_write,
+    atomic_write_text,
+    staged_directory,
+    write_errors_as_os_errors,
+)
 from albertlite.checkpoints.hub import CheckpointNotFoundError, resolve_file
 
 SAFE_WEIGHTS_NAME = "model.safetensors"
@@ -209,3 +215,43 @@ def parse_shard_size(size: int | str | None) -> int | None:
         return int(text)
     except ValueError:
         raise ValueError(f"max_shard_size {size!r} is not a size: give bytes or e.g. '5GB', '200MB'.") from None
+
+
+def save_model_directory(
+    directory: str | os.PathLike,
+    config: Any,
+    class_name: str,
+    state: dict[str, Any],
+    *,
+    framework: str,
+    max_shard_size: int | str | None = None,
+    write_weights: Any = None,
+) -> Path:
+    """What every framework's ``save_pretrained`` writes: config.json naming ``class_name`` and the weights.
+
+    The config is written from a copy (the caller's stays as it was), and both replace the previous model files
+    together, so a failed save leaves the old model loadable.
+
+    Args:
+        directory: the model directory (created when missing).
+        config: the model's AlbertConfig.
+        class_name: the PyTorch class name recorded in ``architectures``, whatever the framework.
+        state: the weights under their PyTorch names (tied decoder keys left out).
+        framework: "pt" or "np", the arrays' kind.
+        max_shard_size: shard the safetensors into files of at most this size (see :func:`parse_shard_size`).
+        write_weights: instead of safetensors, a function writing the weights into the staging directory.
+
+    Returns:
+        The directory.
+    """
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"save_pretrained expects a directory, but {directory} is a file.")
+    saved = config.copy(architectures=[class_name])
+    with staged_directory(directory, replaces=MODEL_FILES) as staging:
+        saved.save_pretrained(staging)
+        if write_weights is not None:
+            write_weights(staging)
+        else:
+            write_safetensors(state, staging, framework=framework, max_shard_bytes=parse_shard_size(max_shard_size))
+    return directory

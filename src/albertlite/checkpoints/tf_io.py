@@ -15,10 +15,13 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from albertlite.checkpoints.files import MODEL_FILES, staged_directory
 from albertlite.checkpoints.hub import HUB_KWARGS
 from albertlite.checkpoints.names import LoadReport, check_shapes, match_keys
-from albertlite.checkpoints.state_dict import locate_weights, parse_shard_size, read_weight_files, write_safetensors
+from albertlite.checkpoints.state_dict import (
+    locate_weights,
+    read_weight_files,
+    save_model_directory,
+)
 from albertlite.checkpoints.tf_names import tf_name_to_key
 from albertlite.config import AlbertConfig
 
@@ -94,18 +97,11 @@ class TFCheckpointMixin:
                 "TensorFlow models save safetensors only (safe_serialization=False would write pytorch_model.bin, "
                 "which needs PyTorch): drop the argument, or save from the PyTorch model."
             )
-        directory = Path(save_directory)
-        if directory.exists() and not directory.is_dir():
-            raise ValueError(f"save_pretrained expects a directory, but {directory} is a file.")
-        # The PyTorch class name, as transformers' TF models wrote it, so that every framework picks the same head;
-        # written to a copy, so that the caller's config is left as it was.
-        config = self.config.copy(architectures=[type(self).__name__.removeprefix("TF")])
-        max_shard_bytes = parse_shard_size(max_shard_size)
-        state = self.state_dict()
-        with staged_directory(directory, replaces=MODEL_FILES) as staging:  # all or nothing, as in PyTorch
-            config.save_pretrained(staging)
-            write_safetensors(state, staging, framework="np", max_shard_bytes=max_shard_bytes)
-        return directory
+        # the PyTorch class name, as transformers' TF models wrote it, so that every framework picks the same head
+        return save_model_directory(
+            save_directory, self.config, type(self).__name__.removeprefix("TF"), self.state_dict(), framework="np",
+            max_shard_size=max_shard_size,
+        )  # fmt: skip
 
     @classmethod
     def from_pretrained(

@@ -7,14 +7,13 @@ are in ``names.py`` and ``state_dict.py``, shared with the TensorFlow and Flax l
 
 from __future__ import annotations
 
-import copy
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from albertlite.checkpoints.files import MODEL_FILES, atomic_write, staged_directory
+from albertlite.checkpoints.files import atomic_write
 from albertlite.checkpoints.hub import HUB_KWARGS
 from albertlite.checkpoints.names import TIED_DECODER_KEYS, LoadReport, check_shapes, match_keys
 from albertlite.checkpoints.state_dict import (
@@ -22,9 +21,8 @@ from albertlite.checkpoints.state_dict import (
     PT_WEIGHTS_NAME,
     TF_WEIGHTS_NAME,
     locate_weights,
-    parse_shard_size,
     read_weight_files,
-    write_safetensors,
+    save_model_directory,
 )
 from albertlite.config import AlbertConfig
 
@@ -52,20 +50,15 @@ class TorchCheckpointIO:
         Returns:
             The directory.
         """
-        directory = Path(save_directory)
-        if directory.exists() and not directory.is_dir():
-            raise ValueError(f"save_pretrained expects a directory, but {directory} is a file.")
-        config = copy.deepcopy(self.config)  # the saved one names the class; the model's own stays as it was
-        config.extra["architectures"] = [type(self).__name__]
         state = {k: v.detach().cpu() for k, v in self.state_dict().items() if k not in TIED_DECODER_KEYS}
-        # config and weights replace the previous ones together: a failed save leaves the old model loadable
-        with staged_directory(directory, replaces=MODEL_FILES) as staging:
-            config.save_pretrained(staging)
-            if safe_serialization:
-                write_safetensors(state, staging, framework="pt", max_shard_bytes=parse_shard_size(max_shard_size))
-            else:
-                atomic_write(staging / PT_WEIGHTS_NAME, lambda tmp: torch.save(state, tmp))
-        return directory
+
+        def pickle_weights(staging: Path) -> None:
+            atomic_write(staging / PT_WEIGHTS_NAME, lambda tmp: torch.save(state, tmp))
+
+        return save_model_directory(
+            save_directory, self.config, type(self).__name__, state, framework="pt", max_shard_size=max_shard_size,
+            write_weights=None if safe_serialization else pickle_weights,
+        )  # fmt: skip
 
     # --------------------------------------------------------------------------- loading
     @classmethod
