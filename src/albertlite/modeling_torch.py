@@ -437,7 +437,7 @@ class AlbertForPreTraining(AlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
-        self.albert = AlbertModel(config)
+        self.albert = AlbertModel(config, add_pooling_layer=self.spec.pooler)
         self.predictions = AlbertMLMHead(config)
         self.sop_classifier = AlbertSOPHead(config)
         self.post_init()
@@ -487,7 +487,7 @@ class AlbertForMaskedLM(AlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
-        self.albert = AlbertModel(config, add_pooling_layer=False)
+        self.albert = AlbertModel(config, add_pooling_layer=self.spec.pooler)
         self.predictions = AlbertMLMHead(config)
         self.post_init()
 
@@ -528,7 +528,7 @@ class AlbertForSequenceClassification(AlbertPreTrainedModel):
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
         self.num_labels = config.num_labels
-        self.albert = AlbertModel(config)
+        self.albert = AlbertModel(config, add_pooling_layer=self.spec.pooler)
         self.dropout = nn.Dropout(config.classifier_dropout_prob or 0.0)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
@@ -565,7 +565,7 @@ class AlbertForTokenClassification(AlbertPreTrainedModel):
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
         self.num_labels = config.num_labels
-        self.albert = AlbertModel(config, add_pooling_layer=False)
+        self.albert = AlbertModel(config, add_pooling_layer=self.spec.pooler)
         dropout = config.classifier_dropout_prob
         self.dropout = nn.Dropout(config.hidden_dropout_prob if dropout is None else dropout)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
@@ -605,7 +605,7 @@ class AlbertForQuestionAnswering(AlbertPreTrainedModel):
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
         self.num_labels = config.num_labels
-        self.albert = AlbertModel(config, add_pooling_layer=False)
+        self.albert = AlbertModel(config, add_pooling_layer=self.spec.pooler)
         self.qa_outputs = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
@@ -649,7 +649,7 @@ class AlbertForMultipleChoice(AlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
-        self.albert = AlbertModel(config)
+        self.albert = AlbertModel(config, add_pooling_layer=self.spec.pooler)
         self.dropout = nn.Dropout(config.classifier_dropout_prob or 0.0)
         self.classifier = nn.Linear(config.hidden_size, 1)
         self.post_init()
