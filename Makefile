@@ -39,6 +39,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests scripts benchmarks
 
 bench: $(STAMP)
+	$(PIP_INSTALL) -e ".[bench]"
 	$(BIN)/python benchmarks/bench_models.py
 
 # Reference fixtures from transformers 4.57, which cannot share a venv with 5.x.
