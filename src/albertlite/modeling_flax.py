@@ -25,7 +25,6 @@ and labels; their machinery is :mod:`albertlite.flax_wrappers` (call, init) and 
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable
 from functools import partial
@@ -199,10 +198,8 @@ class FlaxAlbertLayer(nn.Module):
 
 # ----------------------------------------------------------------------------------------------- group
 class FlaxAlbertLayerList(nn.Module):
-    """PyTorch's ``albert_layers`` ModuleList: a group's J inner layers, named "0".."J-1" as in the state_dict.
-
-    A list attribute of the group itself would name them ``albert_layers_0``...: this level keeps the paths.
-    """
+    """PyTorch's ``albert_layers`` ModuleList: a group's J inner layers named "0".."J-1" (a list attribute of the
+    group would name them ``albert_layers_0``...), so that paths are the state_dict's."""
 
     config: AlbertConfig
     dtype: Any = jnp.float32
@@ -225,15 +222,12 @@ class FlaxAlbertLayerGroup(nn.Module):
     def __call__(
         self, hidden_states: Array, mask_bias: Array, head_mask: Array | None, deterministic: bool
     ) -> tuple[Array, Array, Array]:
-        """-> the last hidden state (B, S, H), every inner layer's (J, B, S, H) and its attentions (J, B, N, S, S).
-
-        ``head_mask``: (J, N), one row per inner layer, or None.
-        """
+        """(B, S, H) and head_mask (J, N) or None -> the last hidden state, every inner layer's (J, B, S, H) and its
+        attentions (J, B, N, S, S)."""
         states, attentions = [], []
         for j, layer in enumerate(self.albert_layers.layers):
-            hidden_states, probs = layer(
-                hidden_states, mask_bias, None if head_mask is None else head_mask[j], deterministic
-            )
+            rows = None if head_mask is None else head_mask[j]
+            hidden_states, probs = layer(hidden_states, mask_bias, rows, deterministic)
             states.append(hidden_states)
             attentions.append(probs)
         return hidden_states, jnp.stack(states), jnp.stack(attentions)
@@ -253,18 +247,10 @@ class FlaxAlbertLayerGroups(nn.Module):
 
 # ----------------------------------------------------------------------------------------------- transformer
 def group_runs(config: AlbertConfig) -> list[tuple[int, int, int]]:
-    """(group, first, end) of each run of consecutive group applications by one group, in execution order.
-
-    The original's rule gives every group one contiguous run of num_hidden_layers / num_hidden_groups applications
-    (config.layer_schedule() is the same plan, layer by layer).
-    """
+    """(group, first, end) of each group's applications, in execution order: the original's rule gives every group
+    one contiguous run (config.layer_schedule() is the same plan, layer by layer)."""
     groups = [config.group_of_layer(i) for i in range(config.num_hidden_layers)]
-    runs, first = [], 0
-    for group, members in itertools.groupby(groups):
-        end = first + len(list(members))
-        runs.append((group, first, end))
-        first = end
-    return runs
+    return [(g, groups.index(g), len(groups) - groups[::-1].index(g)) for g in range(config.num_hidden_groups)]
 
 
 class FlaxAlbertTransformer(nn.Module):
@@ -434,20 +420,11 @@ class FlaxAlbertForPreTrainingModule(_HeadModule):
         self.sop_classifier = FlaxAlbertSOPHead(self.config, self.dtype)
 
     def __call__(
-        self,
-        input_ids: Array,
-        attention_mask: Array,
-        token_type_ids: Array,
-        position_ids: Array,
-        head_mask: Array | None = None,
-        *,
-        deterministic: bool = True,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
-        segment_ids: Array | None = None,
-        labels: Array | None = None,
-        sentence_order_label: Array | None = None,
-    ) -> FlaxAlbertForPreTrainingOutput:
+        self, input_ids: Array, attention_mask: Array, token_type_ids: Array, position_ids: Array,
+        head_mask: Array | None = None, *, deterministic: bool = True, output_attentions: bool = False,
+        output_hidden_states: bool = False, segment_ids: Array | None = None,
+        labels: Array | None = None, sentence_order_label: Array | None = None,
+    ) -> FlaxAlbertForPreTrainingOutput:  # fmt: skip
         outputs = self.albert(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
             position_ids=position_ids, head_mask=head_mask, deterministic=deterministic,
@@ -477,19 +454,10 @@ class FlaxAlbertForMaskedLMModule(_HeadModule):
         self.predictions = FlaxAlbertMLMHead(self.config, self.dtype)
 
     def __call__(
-        self,
-        input_ids: Array,
-        attention_mask: Array,
-        token_type_ids: Array,
-        position_ids: Array,
-        head_mask: Array | None = None,
-        *,
-        deterministic: bool = True,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
-        segment_ids: Array | None = None,
-        labels: Array | None = None,
-    ) -> MaskedLMOutput:
+        self, input_ids: Array, attention_mask: Array, token_type_ids: Array, position_ids: Array,
+        head_mask: Array | None = None, *, deterministic: bool = True, output_attentions: bool = False,
+        output_hidden_states: bool = False, segment_ids: Array | None = None, labels: Array | None = None,
+    ) -> MaskedLMOutput:  # fmt: skip
         outputs = self.albert(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
             position_ids=position_ids, head_mask=head_mask, deterministic=deterministic,
@@ -509,19 +477,10 @@ class FlaxAlbertForSequenceClassificationModule(_HeadModule):
         self.classifier = _dense(self.config.num_labels, self.config, self.dtype)
 
     def __call__(
-        self,
-        input_ids: Array,
-        attention_mask: Array,
-        token_type_ids: Array,
-        position_ids: Array,
-        head_mask: Array | None = None,
-        *,
-        deterministic: bool = True,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
-        segment_ids: Array | None = None,
-        labels: Array | None = None,
-    ) -> SequenceClassifierOutput:
+        self, input_ids: Array, attention_mask: Array, token_type_ids: Array, position_ids: Array,
+        head_mask: Array | None = None, *, deterministic: bool = True, output_attentions: bool = False,
+        output_hidden_states: bool = False, segment_ids: Array | None = None, labels: Array | None = None,
+    ) -> SequenceClassifierOutput:  # fmt: skip
         outputs = self.albert(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
             position_ids=position_ids, head_mask=head_mask, deterministic=deterministic,
@@ -542,19 +501,10 @@ class FlaxAlbertForMultipleChoiceModule(_HeadModule):
         self.classifier = _dense(1, self.config, self.dtype)
 
     def __call__(
-        self,
-        input_ids: Array,
-        attention_mask: Array,
-        token_type_ids: Array,
-        position_ids: Array,
-        head_mask: Array | None = None,
-        *,
-        deterministic: bool = True,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
-        segment_ids: Array | None = None,
-        labels: Array | None = None,
-    ) -> MultipleChoiceModelOutput:
+        self, input_ids: Array, attention_mask: Array, token_type_ids: Array, position_ids: Array,
+        head_mask: Array | None = None, *, deterministic: bool = True, output_attentions: bool = False,
+        output_hidden_states: bool = False, segment_ids: Array | None = None, labels: Array | None = None,
+    ) -> MultipleChoiceModelOutput:  # fmt: skip
         num_choices = input_ids.shape[1]
         input_ids, attention_mask, token_type_ids, position_ids = (
             x.reshape(-1, x.shape[-1]) for x in (input_ids, attention_mask, token_type_ids, position_ids)
@@ -583,19 +533,10 @@ class FlaxAlbertForTokenClassificationModule(_HeadModule):
         self.classifier = _dense(self.config.num_labels, self.config, self.dtype)
 
     def __call__(
-        self,
-        input_ids: Array,
-        attention_mask: Array,
-        token_type_ids: Array,
-        position_ids: Array,
-        head_mask: Array | None = None,
-        *,
-        deterministic: bool = True,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
-        segment_ids: Array | None = None,
-        labels: Array | None = None,
-    ) -> TokenClassifierOutput:
+        self, input_ids: Array, attention_mask: Array, token_type_ids: Array, position_ids: Array,
+        head_mask: Array | None = None, *, deterministic: bool = True, output_attentions: bool = False,
+        output_hidden_states: bool = False, segment_ids: Array | None = None, labels: Array | None = None,
+    ) -> TokenClassifierOutput:  # fmt: skip
         outputs = self.albert(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
             position_ids=position_ids, head_mask=head_mask, deterministic=deterministic,
@@ -618,20 +559,11 @@ class FlaxAlbertForQuestionAnsweringModule(_HeadModule):
         self.qa_outputs = _dense(self.config.num_labels, self.config, self.dtype)
 
     def __call__(
-        self,
-        input_ids: Array,
-        attention_mask: Array,
-        token_type_ids: Array,
-        position_ids: Array,
-        head_mask: Array | None = None,
-        *,
-        deterministic: bool = True,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
-        segment_ids: Array | None = None,
-        start_positions: Array | None = None,
-        end_positions: Array | None = None,
-    ) -> QuestionAnsweringModelOutput:
+        self, input_ids: Array, attention_mask: Array, token_type_ids: Array, position_ids: Array,
+        head_mask: Array | None = None, *, deterministic: bool = True, output_attentions: bool = False,
+        output_hidden_states: bool = False, segment_ids: Array | None = None,
+        start_positions: Array | None = None, end_positions: Array | None = None,
+    ) -> QuestionAnsweringModelOutput:  # fmt: skip
         outputs = self.albert(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
             position_ids=position_ids, head_mask=head_mask, deterministic=deterministic,
