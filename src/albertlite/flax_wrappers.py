@@ -229,6 +229,8 @@ class FlaxAlbertPreTrainedModel(FlaxCheckpointIO):
         check_labels(self.spec, self.config, labels, inputs[0].shape)
         if train and dropout_rng is None and uses_dropout(self.config):
             raise ValueError("train=True applies dropout and needs dropout_rng (a jax.random key).")
+        # The fast path reproduces inference without head mask, attentions or loss; packed rows it leaves as they are.
+        plain_only = train or output_attentions or head_mask is not None or bool(labels) or segment_ids is not None
         outputs = _jitted_apply(type(self.module), self.config.to_json_string(), self.dtype.name)(
             self.params if params is None else params,
             inputs,
@@ -236,9 +238,7 @@ class FlaxAlbertPreTrainedModel(FlaxCheckpointIO):
             {} if dropout_rng is None else {"dropout": dropout_rng},
             labels,
             segment_ids,
-            None
-            if train or output_attentions or head_mask is not None or labels or segment_ids is not None
-            else self._packing(inputs),
+            None if plain_only else self._packing(inputs),
             deterministic=not train,
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
@@ -295,7 +295,9 @@ class FlaxAlbertPreTrainedModel(FlaxCheckpointIO):
                 "pass one segment id per token (e.g. [[1, 1, 1, 2, 2, 0]] for two packed sequences and padding)."
             )
         if not jnp.issubdtype(segment_ids.dtype, jnp.integer):
-            raise ValueError(f"segment_ids must hold integer segment ids, got dtype {segment_ids.dtype}.")
+            raise ValueError(
+                f"segment_ids must hold integer segment ids, got dtype {segment_ids.dtype}; pass e.g. an int32 array."
+            )
         return segment_ids.astype(jnp.int32)
 
     def _expand_head_mask(self, head_mask: Array) -> Array:
