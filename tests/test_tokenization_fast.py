@@ -46,10 +46,20 @@ def hf457_slow_dir(tmp_path: Path) -> Path:
     return restore_hf457_dir("hf457_slow", tmp_path / "hf457_slow")
 
 
+def _tokens_whole(tokens: list[str], tok: AlbertTokenizerFast) -> list[str]:
+    """4.57's tokens with the spaces a stripping special token absorbs taken off (" [MASK]" -> "[MASK]").
+
+    A deliberate difference: 4.57's fast tokenize returns the matched text, which converts to <unk>'s id; ours (and
+    both slow tokenizers) return the token itself.
+    """
+    return [token.strip() if token.strip() == tok.mask_token else token for token in tokens]
+
+
 def _check_text(tok: AlbertTokenizerFast, text: str) -> None:
     ref = reference()["texts"][text]
     enc = tok(text, return_offsets_mapping=True, return_special_tokens_mask=True)
-    assert tok.tokenize(text) == ref["fast_tokens"]
+    assert tok.tokenize(text) == _tokens_whole(ref["fast_tokens"], tok)
+    assert tok.convert_tokens_to_ids(tok.tokenize(text)) == enc["input_ids"][1:-1]
     assert enc["input_ids"] == ref["fast_ids"]
     assert plain(enc["offset_mapping"]) == ref["fast_offsets"]
     assert enc["special_tokens_mask"] == ref["fast_special_tokens_mask"]
