@@ -44,6 +44,11 @@ CALL_CASES = [
      "stride=6 must be less than the 6 tokens max_length=8 leaves"),
     ("conflicting settings", "stride-without-overflow", LONG, None, {"truncation": True, "max_length": 8, "stride": 9},
      ValueError, "stride=9 must be less than the 6 tokens"),
+    ("conflicting settings", "stride-without-special-tokens", LONG, None,
+     {"truncation": True, "max_length": 5, "stride": 4, "add_special_tokens": False,
+      "return_overflowing_tokens": True}, ValueError,
+     "stride=4 must be at most max_length=5 minus the 2 special tokens the fast tokenizer reserves even with "
+     "add_special_tokens=False; use stride <= 3"),
     ("conflicting settings", "pair-stride-room", "a b", LONG,
      {"truncation": "only_second", "max_length": 8, "stride": 5, "return_overflowing_tokens": True}, ValueError,
      "stride=5 must be less than the 5 tokens max_length=8 leaves for the text of a pair after its 3 special"),

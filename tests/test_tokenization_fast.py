@@ -97,6 +97,17 @@ def test_split_into_words_matches_457(fast, index):
     assert [got.word_ids(i) for i in range(3)] == reference()["words"][index]["fast_word_ids"]
 
 
+def test_tokenized_special_tokens_convert_back_to_their_ids(fast):
+    """4.57's fast tokenize returns " [MASK]" (with the spaces [MASK] absorbs), which converts to <unk>."""
+    slow = AlbertTokenizer(SPIECE)
+    for text in ["a [MASK] b", " [MASK]", "x  [MASK]\t[MASK]", "a[MASK]b", "\u3000[MASK] [CLS]"]:
+        tokens = fast.tokenize(text)
+        assert fast.convert_tokens_to_ids(tokens) == fast.encode(text, add_special_tokens=False), text
+        assert tokens.count("[MASK]") == text.count("[MASK]")
+        assert slow.convert_tokens_to_ids(slow.tokenize(text)).count(slow.mask_token_id) == text.count("[MASK]")
+    assert fast.tokenize("a [MASK]") == slow.tokenize("a [MASK]") == ["▁a", "[MASK]"]
+
+
 def test_user_defined_symbols_follow_457_fast(fast):
     for text, ref in reference()["slow_fast_disagreement"].items():
         assert fast.tokenize(text) == ref["fast"]

@@ -345,7 +345,7 @@ class AlbertTokenizerBase(ABC):
             examples = [(text, text_pair)]
         specials = (self.num_special_tokens_to_add(False), self.num_special_tokens_to_add(True))
         has_pair = any(second is not None for _, second in examples)
-        check_truncation_room(options, specials if add_special_tokens else (0, 0), has_pair)
+        check_truncation_room(options, specials, has_pair, add_special_tokens)
         _check_texts("text", text)
         if text_pair is not None:
             _check_texts("text_pair", text_pair)

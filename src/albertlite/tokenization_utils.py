@@ -285,31 +285,41 @@ def read_bytes(path: str | os.PathLike, what: str | None = None) -> bytes:
         raise TokenizerFileError(f"Cannot read {name}: {error}") from error
 
 
-def check_truncation_room(options: EncodeOptions, special_tokens: tuple[int, int], pair: bool) -> None:
+def check_truncation_room(
+    options: EncodeOptions, special_tokens: tuple[int, int], pair: bool, add_special_tokens: bool
+) -> None:
     """Refuse, before any work, a max_length that leaves no text after the special tokens and a stride that is not
     shorter than that room (both tokenizers used to return the whole text, or the fast one to panic).
 
     Args:
         options: The call's resolved settings.
-        special_tokens: Special tokens added to (one sequence, a pair); (0, 0) without special tokens.
+        special_tokens: Special tokens added to (one sequence, a pair).
         pair: Whether the call holds a pair (its room is the smaller).
+        add_special_tokens: Whether the call adds them.
     """
     if options.truncation == "do_not_truncate" or options.max_length is None:
         return
     single, double = special_tokens
-    added = double if pair else single
+    added = (double if pair else single) if add_special_tokens else 0
     room = options.max_length - added
     if room < 1:
-        needs = f">= {single + 1} for one sequence and >= {double + 1} for a pair" if double else ">= 1"
+        needs = f">= {single + 1} for one sequence and >= {double + 1} for a pair" if added else ">= 1"
         raise ValueError(
             f"max_length={options.max_length} leaves no room for text after the special tokens: truncation needs "
             f"max_length {needs}."
         )
-    if options.stride >= room:
+    if add_special_tokens and options.stride >= room:
         raise ValueError(
             f"stride={options.stride} must be less than the {room} tokens max_length={options.max_length} leaves for "
             f"the text{' of a pair' if pair else ''} after its {added} special tokens; use stride <= {room - 1} or a "
             "larger max_length."
+        )
+    if not add_special_tokens and options.stride > max(options.max_length - single, 0):
+        # the tokenizers backend reserves room for one sequence's special tokens even when none are added
+        raise ValueError(
+            f"stride={options.stride} must be at most max_length={options.max_length} minus the {single} special "
+            f"tokens the fast tokenizer reserves even with add_special_tokens=False; use stride <= "
+            f"{max(options.max_length - single, 0)} or a larger max_length."
         )
 
 
