@@ -451,19 +451,28 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
         the backend panics on it (after printing a Rust backtrace). A single text keeps the whole room, which
         ``check_truncation_room`` has compared with the stride already."""
         pairs = [item for item in inputs if isinstance(item, tuple)]
-        if not pairs:
-            return
         room = options.max_length - (self.num_special_tokens_to_add(True) if flags["add_special_tokens"] else 0)
         self._configure(EncodeOptions())
-        split = flags["is_split_into_words"]
-        firsts = self._tokenizer.encode_batch([a for a, _ in pairs], add_special_tokens=False, is_pretokenized=split)
-        seconds = self._tokenizer.encode_batch([b for _, b in pairs], add_special_tokens=False, is_pretokenized=split)
-        for first, second in zip(firsts, seconds):
-            lengths = (len(first.ids), len(second.ids))
+        if pairs and options.truncation != "longest_first":
+            # only a pair whose other sequence leaves the cut one at most the stride can fail: the other sequences
+            # (a question answering call's questions) are tokenized, the cut ones only for those pairs
+            other = 0 if options.truncation == "only_second" else 1
+            lengths = self._lengths([pair[other] for pair in pairs], flags)
+            pairs = [pair for pair, length in zip(pairs, lengths) if room - length <= options.stride]
+        if not pairs:
+            return
+        for lengths in zip(self._lengths([a for a, _ in pairs], flags), self._lengths([b for _, b in pairs], flags)):
             kept = _backend_pair_lengths(*lengths, room, options.truncation)
             for which, length, keep in zip(("first", "second"), lengths, kept):
                 if keep < length:
                     check_kept_stride(options.stride, keep, which, options.max_length)
+
+    def _lengths(self, texts: list[Any], flags: dict[str, Any]) -> list[int]:
+        """Token counts of texts without special tokens (the backend configured with no truncation or padding)."""
+        encodings = self._tokenizer.encode_batch(
+            texts, add_special_tokens=False, is_pretokenized=flags["is_split_into_words"]
+        )
+        return [len(encoding.ids) for encoding in encodings]
 
     def _rows(self, encodings: list[Any], flags: dict[str, Any]) -> tuple[dict[str, list[Any]], list[Any]]:
         """One row per encoding (and per overflow when asked), as transformers' ``_convert_encoding``."""
