@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "checkpoint's, normally cls).")  # fmt: skip
     parser.add_argument("--bf16", action="store_true", default=None, help="bfloat16 autocast.")
     parser.add_argument("--seed", type=int, help="Random seed (default 42).")
-    parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: CUDA when available).")
+    parser.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: CUDA when available).")
     parser.add_argument(
         "--no-resume",
         action="store_true",
@@ -59,9 +59,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from albertlite.devices import resolve_device
     from albertlite.recipes import get_recipe
     from albertlite.train.finetune import FinetuneSettings, finetune
 
+    resolve_device(args.device)  # named as the flag (the settings would name it device=)
     overrides = {
         "epochs": args.epochs, "max_steps": args.max_steps, "learning_rate": args.lr, "batch_size": args.batch_size,
         "gradient_accumulation_steps": args.grad_accum, "max_length": args.max_length,

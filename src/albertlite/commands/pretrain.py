@@ -56,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add("--eval-batch-size", type=int, help="Evaluation batch per process (default: --batch-size).")
     add("--dynamic-masking", action="store_true", help="Mask on read, anew each epoch (data written unmasked).")
     add("--threads", type=int, help="Torch intra-op threads.")
-    add("--device", help="cpu or cuda (default: cuda when available).")
+    add("--device", help="cpu, cuda or mps (default: cuda when available; under torchrun one GPU per process).")
     for flag in _BOOL_FLAGS:
         add(f"--{flag.replace('_', '-')}", action="store_true", help=_BOOL_HELP[flag])
     for flag in _NEGATED_FLAGS:
@@ -100,8 +100,10 @@ def build_config(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from albertlite.devices import resolve_device
     from albertlite.train.pretrain import pretrain
 
+    resolve_device(getattr(args, "device", None))  # named as the flag (--config's key is refused as device=)
     result = pretrain(build_config(args))
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 reports
         return 0

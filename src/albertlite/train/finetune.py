@@ -31,6 +31,7 @@ from albertlite.checkpoints.files import MODEL_FILES, TOKENIZER_FILES, atomic_wr
 from albertlite.checkpoints.run_dir import OutputLock, check_apart, claim_output, clear_directory, directory_kind
 from albertlite.config import AlbertConfig
 from albertlite.data.masking import NgramMasker
+from albertlite.devices import resolve_device
 from albertlite.inference.forward import forward_features
 from albertlite.inference.pipelines import default_max_length
 from albertlite.optim import LearningRateSchedule, build_optimizer, clip_grad_norm
@@ -104,7 +105,7 @@ class FinetuneSettings:
         n_best / max_answer_length / null_score_threshold / version_2: question answering decoding.
         mlm_probability: masked-LM fine-tuning: fraction of tokens to predict.
         seed: seed of initialisation, shuffling and masking.
-        device: "cpu", "cuda", ... (default: CUDA when available).
+        device: "cpu", "cuda", "cuda:N" or "mps" (default: CUDA when available); one this machine lacks is refused.
         progress: show tqdm progress bars.
         tensorboard: also write TensorBoard events (needs the ``tensorboard`` package).
         plot: draw ``curves.png`` (training loss, learning rate, the validation metric) at the end.
@@ -168,6 +169,7 @@ class FinetuneSettings:
         check_number("weight_decay", self.weight_decay, minimum=0)
         check_number("max_grad_norm", self.max_grad_norm, minimum=0)
         check_number("mlm_probability", self.mlm_probability, above=0, maximum=1)
+        resolve_device(self.device, name="device")  # refused before the data is read, not mid-run
         accum = int(self.gradient_accumulation_steps)
         if self.batch_size % accum:  # micro-batches of batch // accum rows would train a smaller batch unsaid
             nearest = max(accum, self.batch_size // accum * accum)
@@ -291,7 +293,7 @@ class _Run:
         self.identity: dict[str, Any] = {}
         self.label_list: list[str] | None = None
         self.regression = bool(settings.regression) and task.allows_regression
-        self.device = torch.device(settings.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = resolve_device(settings.device, name="device", default="auto")
         self.warmup = 0
 
     def fit_length(self, config: AlbertConfig) -> None:

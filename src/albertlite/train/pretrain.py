@@ -30,6 +30,7 @@ from albertlite.checkpoints.files import MODEL_FILES, TOKENIZER_FILES, staged_di
 from albertlite.checkpoints.run_dir import OutputLock, check_apart, claim_output, clear_directory, directory_kind
 from albertlite.config import AlbertConfig
 from albertlite.data.shards import IGNORE_INDEX, PretrainingShards, collate_pretraining_batch, vocab_hash
+from albertlite.devices import resolve_device
 from albertlite.optim import OPTIMIZERS, SCHEDULES, LearningRateSchedule, build_optimizer, clip_grad_norm
 from albertlite.tokenization_auto import load_tokenizer
 from albertlite.train import checkpointing as ckpt
@@ -107,7 +108,7 @@ class PretrainConfig:
             that holds another kind of model or data.
         deterministic: ``torch.use_deterministic_algorithms(True)``, for bit-exact runs.
         threads: torch intra-op threads (None leaves torch's choice).
-        device: "cpu", "cuda" or None (CUDA when available).
+        device: "cpu", "cuda" or "mps", or None (CUDA when available); one this machine lacks is refused.
         tensorboard: write TensorBoard events when the package is installed.
         plot: draw curves.png at the end.
         progress: show a progress bar (rank 0).
@@ -160,6 +161,7 @@ class PretrainConfig:
         check_number("max_grad_norm", self.max_grad_norm, minimum=0)
         if self.resume and self.overwrite:
             raise ValueError("--resume and --overwrite exclude each other")
+        resolve_device(self.device, name="device")  # refused before the data is read, not mid-run
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> PretrainConfig:
