@@ -53,7 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="Replace --output whole when it holds another kind of model, run or data.",
     )
-    parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="No progress bar (or, in a log, progress lines every few seconds).")  # fmt: skip
     parser.add_argument("--no-tensorboard", action="store_true", help="No TensorBoard events (metrics.jsonl stays).")
     parser.set_defaults(handler=run)
 

@@ -74,7 +74,7 @@ _BOOL_HELP = {
     "deterministic": "Deterministic algorithms only (bit-exact reruns and resumes).",
     "no_tensorboard": "Do not write TensorBoard events.",
     "no_plot": "Do not draw curves.png.",
-    "no_progress": "No progress bar.",
+    "no_progress": "No progress bar (or, in a log, progress lines every few seconds).",
     "no_shuffle": "Read the data in order instead of a seeded permutation per epoch.",
 }
 

@@ -32,6 +32,7 @@ from albertlite.config import AlbertConfig
 from albertlite.data.shards import IGNORE_INDEX, PretrainingShards, collate_pretraining_batch, vocab_hash
 from albertlite.devices import resolve_device
 from albertlite.optim import OPTIMIZERS, SCHEDULES, LearningRateSchedule, build_optimizer, clip_grad_norm
+from albertlite.progress import Progress
 from albertlite.tokenization_auto import load_tokenizer
 from albertlite.train import checkpointing as ckpt
 from albertlite.train.distributed import (
@@ -111,7 +112,8 @@ class PretrainConfig:
         device: "cpu", "cuda" or "mps", or None (CUDA when available); one this machine lacks is refused.
         tensorboard: write TensorBoard events when the package is installed.
         plot: draw curves.png at the end.
-        progress: show a progress bar (rank 0).
+        progress: show progress on rank 0: a bar on a terminal, a line every few seconds in a log
+            (:mod:`albertlite.progress`).
         shuffle: read each epoch in a fresh global permutation (False: dataset order).
     """
 
@@ -457,13 +459,8 @@ class _Trainer:
         return any(r["split"] == "eval" and r["step"] == self.config.steps for r in records)
 
     def _train(self, start: int, metrics: MetricsLogger | None) -> None:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(
-            total=self.config.steps, initial=start, disable=not (self.config.progress and self.context.is_main),
-            desc="pretrain", dynamic_ncols=True,
-        )  # fmt: skip
-        try:
+        with Progress(self.config.steps, desc="pretrain", initial=start,
+                      enabled=self.config.progress and self.context.is_main) as bar:  # fmt: skip
             for step in range(start, self.config.steps):
                 began = time.perf_counter()
                 values = self._train_step(step)
@@ -471,17 +468,14 @@ class _Trainer:
                 done = step + 1
                 if metrics is not None:
                     metrics.log(done, "train", values)
-                bar.update(1)
-                bar.set_postfix(
-                    loss=f"{values['loss']:.3f}", mlm_acc=f"{values['mlm_acc']:.3f}",
+                bar.update(
+                    1, loss=f"{values['loss']:.3f}", mlm_acc=f"{values['mlm_acc']:.3f}",
                     sop_acc=f"{values['sop_acc']:.3f}", tok_s=f"{values['tokens_per_s']:.0f}",
                 )  # fmt: skip
                 if self.eval_data is not None and done % self.config.eval_every == 0 and done < self.config.steps:
                     self._log_eval(metrics, done)
                 if done % self.config.save_every == 0 or done == self.config.steps:
                     self._save_checkpoint(done)
-        finally:
-            bar.close()
 
     def _train_step(self, step: int) -> dict[str, float]:
         config, context = self.config, self.context
