@@ -22,8 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="Pretrain ALBERT (masked LM + sentence order) on pretraining shards.",
         description="Pretrain AlbertForPreTraining with LAMB or AdamW; checkpoints resume exactly with --resume. "
         "Runs under `torchrun --nproc_per_node N` as one DistributedDataParallel job whose result does not depend "
-        "on N. Every option can come from --config FILE.json (keys as the flags, dashes or underscores); flags "
-        "given on the command line win. See docs/pretraining.md.",
+        "on N (to float rounding, dropout included: its masks are drawn per sample). Every option can come from "
+        "--config FILE.json (keys as the flags, dashes or underscores); flags given on the command line win. See "
+        "docs/pretraining.md.",
         argument_default=argparse.SUPPRESS,  # so that only flags actually given override --config
     )
     add = parser.add_argument

@@ -45,6 +45,7 @@ from albertlite.train.distributed import (
     rank_positions,
 )
 from albertlite.train.metrics_log import CURVES_FILE, METRICS_FILE, MetricsLogger, plot_curves, read_metrics
+from albertlite.train.sample_dropout import key_dropout_per_sample, sample_dropout, sample_keys
 from albertlite.validation import check_number, unknown_keys_error
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ FIXED_SETTINGS = {
     "dynamic_masking": "--dynamic-masking",
     "shuffle": "--no-shuffle",
 }
+SAMPLE_KEYS = "sample_keys"  # a micro-batch's dropout keys, taken out before the forward pass
 # order of the summed statistics of a batch (see PretrainingObjective)
 _STATS = ("mlm_loss_sum", "mlm_correct", "masked", "sop_loss_sum", "sop_correct", "pairs", "tokens")
 
@@ -365,6 +367,7 @@ class _Trainer:
 
         torch.manual_seed(self.config.seed)  # the same initial weights on every rank and world size
         self.model = AlbertForPreTraining(self.model_config).to(self.context.device)
+        key_dropout_per_sample(self.model)  # masks from each sample's global position, not from the rank
         self.model.train()
         self.objective = PretrainingObjective(self.model)
         self.trained = self.objective
@@ -374,8 +377,9 @@ class _Trainer:
         self.optimizer = build_optimizer(
             self.model, self.config.optimizer, lr=self.config.lr, weight_decay=self.config.weight_decay
         )
-        # dropout streams differ per rank; the initial weights above do not
-        torch.manual_seed(self.config.seed + 1 + self.context.rank)
+        # dropout draws per sample (sample_dropout.py); anything else drawing from torch's generator draws the
+        # same on every rank
+        torch.manual_seed(self.config.seed + 1)
 
     def _start_step(self) -> int:
         if self.context.is_main:
@@ -489,7 +493,7 @@ class _Trainer:
         for micro, batch in enumerate(batches):
             last = micro == config.accumulation - 1
             sync = contextlib.nullcontext() if last or not context.distributed else self.trained.no_sync()
-            with sync, self._autocast():
+            with sync, self._autocast(), sample_dropout(batch.pop(SAMPLE_KEYS)):
                 loss, batch_stats = self.trained(batch, masked_total, pairs_total)
                 # DDP averages gradients over ranks; the loss is this rank's share of a job-wide sum
                 (loss * context.world_size).backward()
@@ -502,10 +506,12 @@ class _Trainer:
         return {**summarize(stats), "lr": lr, "grad_norm": grad_norm, "tokens": float(stats[_STATS.index("tokens")])}
 
     def _micro_batch(self, step: int, micro: int) -> dict[str, torch.Tensor]:
-        positions = rank_positions(
+        positions = list(rank_positions(
             step, micro, batch_size=self.config.batch_size, accumulation=self.config.accumulation, context=self.context
-        )
-        return self._collate(self.data, self._samples(positions))
+        ))  # fmt: skip
+        batch = self._collate(self.data, self._samples(iter(positions)))
+        batch[SAMPLE_KEYS] = sample_keys(self.config.seed, positions, self.context.device)
+        return batch
 
     def _samples(self, positions: Iterator[int]) -> list[dict[str, np.ndarray]]:
         samples = []
