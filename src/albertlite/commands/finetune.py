@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "checkpoint's, normally cls).")  # fmt: skip
     parser.add_argument("--bf16", action="store_true", default=None, help="bfloat16 autocast.")
     parser.add_argument("--seed", type=int, help="Random seed (default 42).")
-    parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: CUDA when available).")
+    parser.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: CUDA when available).")
     parser.add_argument(
         "--no-resume",
         action="store_true",
@@ -53,15 +53,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="Replace --output whole when it holds another kind of model, run or data.",
     )
-    parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="No progress bar (or, in a log, progress lines every few seconds).")  # fmt: skip
     parser.add_argument("--no-tensorboard", action="store_true", help="No TensorBoard events (metrics.jsonl stays).")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from albertlite.devices import resolve_device
     from albertlite.recipes import get_recipe
     from albertlite.train.finetune import FinetuneSettings, finetune
 
+    resolve_device(args.device)  # named as the flag (the settings would name it device=)
     overrides = {
         "epochs": args.epochs, "max_steps": args.max_steps, "learning_rate": args.lr, "batch_size": args.batch_size,
         "gradient_accumulation_steps": args.grad_accum, "max_length": args.max_length,
