@@ -110,37 +110,40 @@ def metric(text: str, name: str) -> float:
 
 
 class Subprocess:
-    """``python -m albertlite serve MODEL --port <free>`` until it answers /health; stop() sends SIGTERM."""
+    """A server process (``python -m albertlite serve MODEL --port <free> FLAGS`` unless ``argv`` is given);
+    :meth:`wait` until /health answers 200."""
 
-    def __init__(self, model: Path, *flags: str, log: Path, startup: float = 120) -> None:
-        self.port = free_port()
+    def __init__(self, model: Path, *flags: str, log: Path, argv: list[str] | None = None, port: int = 0) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+        path = [str(SRC), str(SRC.parent), os.environ.get("PYTHONPATH", "")]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+        command = argv or ["-m", "albertlite", "serve", str(model), "--port", str(self.port), *flags]
         self.log = log
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "albertlite", "serve", str(model), "--port", str(self.port), *flags],
-            stdout=log.open("w"), stderr=subprocess.STDOUT, env=env,
-        )  # fmt: skip
-        deadline = time.monotonic() + startup
+        with log.open("w") as output:  # the child holds its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [sys.executable, *command], stdout=output, stderr=subprocess.STDOUT, env=env, cwd=SRC.parent
+            )
+
+    def wait(self, timeout: float = 180) -> Subprocess:
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited with {self.process.returncode}:\n{log.read_text()}")
+                raise RuntimeError(f"the server exited with {self.process.returncode}:\n{self.log.read_text()}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(self.url + "/health", timeout=5).status_code == 200:
-                    return
+                    return self
             time.sleep(0.2)
-        self.process.kill()
-        raise RuntimeError(f"the server did not become healthy:\n{log.read_text()}")
+        self.kill()
+        raise RuntimeError(f"the server did not become healthy:\n{self.log.read_text()}")
 
     def stop(self, timeout: float = 60) -> int:
+        """SIGTERM, then the exit code."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout)
 
-    def __enter__(self) -> Subprocess:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
+    def kill(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)

@@ -46,7 +46,7 @@ def run_server(settings: ServeSettings) -> None:
     from albertlite.serve.app import create_app
 
     options = {
-        "host": settings.host, "port": settings.port, "log_level": "info",
+        "host": settings.host, "port": settings.port, "log_level": "info", "access_log": False,
         "timeout_graceful_shutdown": math.ceil(settings.graceful_timeout),
     }  # fmt: skip
     if settings.workers == 1:
