@@ -3,9 +3,7 @@ batching read from /metrics, overload, SIGTERM with requests in flight, two work
 
 from __future__ import annotations
 
-import contextlib
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -42,21 +40,11 @@ def servers(model_dirs, tmp_path_factory):
         tasks.wait()
         by_head = {head: f"http://127.0.0.1:{port}" for head, port in ports.items()}
         for url in by_head.values():  # the other apps of that process start alongside the first
-            _wait_healthy(url)
+            Subprocess.wait_url(url)
         yield {"mlm": mlm.wait().url, **by_head}
     finally:
         for server in (tasks, mlm):
             server.kill()
-
-
-def _wait_healthy(url, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url + "/health", timeout=5).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not become healthy")
 
 
 def _post(url, path, body, **kwargs):

@@ -130,12 +130,26 @@ class Subprocess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the server exited with {self.process.returncode}:\n{self.log.read_text()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/health", timeout=5).status_code == 200:
-                    return self
+            if self.healthy(self.url):
+                return self
             time.sleep(0.2)
         self.kill()
         raise RuntimeError(f"the server did not become healthy:\n{self.log.read_text()}")
+
+    @staticmethod
+    def healthy(url: str) -> bool:
+        with contextlib.suppress(httpx.HTTPError):
+            return httpx.get(url + "/health", timeout=5).status_code == 200
+        return False
+
+    @staticmethod
+    def wait_url(url: str, timeout: float = 120) -> None:
+        """Until another server of a process already waited for answers /health (``serve_many``'s others)."""
+        deadline = time.monotonic() + timeout
+        while not Subprocess.healthy(url):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not become healthy")
+            time.sleep(0.2)
 
     def stop(self, timeout: float = 60) -> int:
         """SIGTERM, then the exit code."""
