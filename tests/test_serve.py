@@ -9,6 +9,7 @@ import json
 import threading
 import time
 
+import httpx
 import numpy as np
 import pytest
 import torch
@@ -407,12 +408,18 @@ def test_health_info_metrics_and_docs(servers, model_dirs):
 
 def test_health_is_503_until_started_and_after_stopping(model_dirs):
     app = create_app(ServeSettings(str(model_dirs["mlm"])))
-    InProcess(app).close()
-    state = app.state.server
-    assert not state.healthy
-    # a fresh app on a loop, but before its lifespan: still loading
-    with in_process(create_app(ServeSettings(str(model_dirs["mlm"])))) as started:
-        assert started.get("/health").status_code == 200
+
+    async def health_and_embed():  # without the app's lifespan: loaded, but neither warmed up nor batching
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://albertlite.test") as client:
+            return await client.get("/health"), await client.post("/embed", json={"inputs": "a"})
+
+    for response in asyncio.run(health_and_embed()):
+        _error(response, 503, "not ready", kind="unhealthy")
+    with in_process(app) as server:
+        assert server.get("/health").status_code == 200
+    for response in asyncio.run(health_and_embed()):  # after shutdown
+        _error(response, 503, "not ready", kind="unhealthy")
 
 
 @pytest.mark.parametrize("options", [{"dtype": "bfloat16"}, {"quantize": "int8"}])
