@@ -144,6 +144,8 @@ def test_rerank_sorts_by_the_scores_of_a_one_label_model(servers, model_dirs):
     plain = _ok(servers["score"].post("/rerank", json={"query": "where is alice", "texts": texts, "raw_scores": True}))
     np.testing.assert_allclose([r["score"] for r in plain], [raw[i] for i in order], atol=1e-5)
     assert all("text" not in r for r in plain)
+    _error(servers["score"].post("/rerank", json={"query": "q", "texts": []}), 422, "`texts` cannot be empty")
+    _error(servers["score"].post("/rerank", json={"query": " ", "texts": ["a"]}), 422, "`query` cannot be empty")
     _error(servers["classification"].post("/rerank", json={"query": "q", "texts": ["a"]}), 400, "3 labels",
            "/predict")  # fmt: skip
 

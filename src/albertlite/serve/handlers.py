@@ -145,11 +145,13 @@ def _sequence(parts: Sequence[str], index: int) -> dict[str, str]:
     return {"text": parts[0], "text_pair": parts[1]} if len(parts) == 2 else {"text": parts[0]}
 
 
-def _classified(served: ServedModel, settings: ServeSettings, items: list[dict], truncate: bool) -> list[Any]:
-    _batch(items, "inputs", settings)
+def _classified(
+    served: ServedModel, settings: ServeSettings, items: list[dict], truncate: bool, name: str = "inputs"
+) -> list[Any]:
+    _batch(items, name, settings)
     for index, item in enumerate(items):
         if not all(text.strip() for text in item.values()):
-            raise validation_error(f"`inputs` {index} is empty.")
+            raise validation_error(f"`{name}` {index} is empty.")
     pairs = [item.get("text_pair", "") for item in items] if any("text_pair" in item for item in items) else None
     _token_counts(served, [item["text"] for item in items], pairs, truncate)
     return served.pipeline(items, top_k=None)
@@ -178,7 +180,8 @@ def rerank(served: ServedModel, settings: ServeSettings, body: schemas.RerankReq
         )  # fmt: skip
     if not body.query.strip():
         raise validation_error("`query` cannot be empty.")
-    results = _classified(served, settings, [{"text": body.query, "text_pair": t} for t in body.texts], body.truncate)
+    pairs = [{"text": body.query, "text_pair": t} for t in body.texts]
+    results = _classified(served, settings, pairs, body.truncate, "texts")
     scores = np.array([r["score"] for r in results], dtype=np.float64)
     if not body.raw_scores:
         scores = 1 / (1 + np.exp(-scores))
