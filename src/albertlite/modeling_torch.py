@@ -34,7 +34,7 @@ from torch.utils.checkpoint import checkpoint
 
 from albertlite.checkpoints.torch_io import TorchCheckpointIO
 from albertlite.config import AlbertConfig
-from albertlite.fast import fast_path_enabled, packed
+from albertlite.fast import fast_path_enabled, packed, packed_training
 from albertlite.heads import HEADS
 from albertlite.outputs import (
     AlbertForPreTrainingOutput,
@@ -357,6 +357,7 @@ class AlbertModel(AlbertPreTrainedModel):
         self.encoder = AlbertTransformer(config)
         self.pooler = nn.Linear(config.hidden_size, config.hidden_size) if add_pooling_layer else None
         self.pooler_activation = nn.Tanh() if add_pooling_layer else None
+        self.packed_training = True  # train on the real tokens only when the batch has padding (fast path on)
         self.post_init()
 
     def forward(
@@ -378,6 +379,14 @@ class AlbertModel(AlbertPreTrainedModel):
             self, input_ids, attention_mask, head_mask, inputs_embeds, bool(output_attentions)
         ):
             output = packed.packed_forward(
+                self, input_ids, attention_mask, token_type_ids, position_ids, bool(output_hidden_states)
+            )
+            return output if return_dict is not False else output.to_tuple()
+        # Training on the real tokens only (albertlite/fast/packed_training.py); off with packed_training = False.
+        if fast_path_enabled() and packed_training.can_train(
+            self, input_ids, attention_mask, head_mask, inputs_embeds, bool(output_attentions)
+        ):
+            output = packed_training.packed_train_forward(
                 self, input_ids, attention_mask, token_type_ids, position_ids, bool(output_hidden_states)
             )
             return output if return_dict is not False else output.to_tuple()
@@ -606,6 +615,9 @@ class AlbertForQuestionAnswering(AlbertPreTrainedModel):
         super().__init__(config)
         self.num_labels = config.num_labels
         self.albert = AlbertModel(config, add_pooling_layer=self.spec.pooler)
+        # The span loss takes its softmax over every position, padded ones included (as transformers'), so the
+        # packed step, whose padded positions hold zeros, would train another objective: this head trains padded.
+        self.albert.packed_training = False
         self.qa_outputs = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
