@@ -8,6 +8,7 @@ import torch
 import albertlite
 from albertlite.fast import fast_path, packed_training
 from albertlite.fast.packed import FastOptions
+from albertlite.tasks import get_task
 
 from .helpers.models import MODEL_CLASSES, tiny_config
 from .helpers.torch_pairs import model_inputs, scramble
@@ -145,3 +146,60 @@ def test_seeded_dropout_repeats_exactly():
     torch.manual_seed(8)
     other_loss, _ = _step(model, batch, packed=True)
     assert not torch.equal(other_loss, runs[0][0])  # dropout is really drawn
+
+
+def test_sample_keyed_dropout_draws_the_padded_steps_masks_for_packed_tokens(monkeypatch):
+    """Pretraining's dropout keyed by sample position: with hidden dropout on, the packed step equals the padded one."""
+    from albertlite.train.sample_dropout import key_dropout_per_sample, sample_dropout, sample_keys
+
+    model = _model("AlbertForPreTraining", "groups_inner", hidden_dropout_prob=0.2, classifier_dropout_prob=0.1)
+    assert key_dropout_per_sample(model) > 0
+    batch = model_inputs("AlbertForPreTraining", model.config, labels=True)
+    keys = sample_keys(3, range(batch["input_ids"].shape[0]))
+    calls = Calls(monkeypatch)
+    steps = {}
+    for packed in (False, True):
+        with sample_dropout(keys):
+            steps[packed] = _step(model, batch, packed=packed)
+    assert calls.count == 1
+    torch.testing.assert_close(steps[True][0], steps[False][0], atol=1e-6, rtol=1e-6)
+    _assert_same_gradients(steps[True][1], steps[False][1])
+    model.eval()
+    with torch.no_grad():
+        undropped = model(**batch).loss
+    assert abs(float(undropped) - float(steps[True][0])) > 1e-4  # dropout really dropped something
+
+
+@pytest.mark.parametrize(
+    ("task", "make"),
+    [("text-classification", "sentiment_examples"), ("token-classification", "ner_examples")],
+    ids=["classification", "tagging"],
+)
+def test_finetune_packed_ends_with_the_padded_runs_weights_and_metrics(base_model, tmp_path, task, make, monkeypatch):
+    from albertlite.train import finetune as ft
+
+    from .helpers import finetune as data
+
+    examples = getattr(data, make)
+    train, validation = examples(48, 0), examples(16, 1)
+    calls = Calls(monkeypatch)
+    runs = {}
+    for packed in (True, False):
+        settings = ft.FinetuneSettings(learning_rate=1e-3, batch_size=8, epochs=2, max_length=32, progress=False,
+                                       seed=0, dropout=0.0, classifier_dropout=0.0, packed=packed, plot=False,
+                                       tensorboard=False)  # fmt: skip
+        result = ft.finetune(task, base_model, train, validation, tmp_path / str(packed), settings)
+        runs[packed] = (result, get_task(task).head_class().from_pretrained(result.output_dir))
+        if packed:
+            assert calls.count > 0  # the packed path trained
+            seen = calls.count
+    assert calls.count == seen  # and --no-packed did not use it
+    (packed_result, packed_model), (padded_result, padded_model) = runs[True], runs[False]
+    padded_state = padded_model.state_dict()
+    for name, value in packed_model.state_dict().items():
+        torch.testing.assert_close(value, padded_state[name], atol=1e-5, rtol=1e-4, msg=name)
+    for a, b in zip(packed_result.history, padded_result.history):
+        for key, value in a.items():
+            if isinstance(value, float):
+                assert value == pytest.approx(b[key], abs=1e-4), key
+    assert packed_result.best_metric == pytest.approx(padded_result.best_metric, abs=1e-6)

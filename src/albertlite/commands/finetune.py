@@ -56,6 +56,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-progress", action="store_true",
                         help="No progress bar (or, in a log, progress lines every few seconds).")  # fmt: skip
     parser.add_argument("--no-tensorboard", action="store_true", help="No TensorBoard events (metrics.jsonl stays).")
+    parser.add_argument(
+        "--no-packed",
+        action="store_true",
+        help="Train padded: compute the padded positions too (by default a batch with padding trains on its real "
+        "tokens only, with the same gradients; question answering always trains padded).",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -73,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         "classifier_pooling": args.classifier_pooling,
         "device": args.device, "resume": not args.no_resume, "progress": not args.no_progress,
         "tensorboard": False if args.no_tensorboard else None,
-        "overwrite": args.overwrite or None,
+        "overwrite": args.overwrite or None, "packed": False if args.no_packed else None,
     }  # fmt: skip
     task = args.task
     if args.recipe:

@@ -13,6 +13,7 @@ _NEGATED_FLAGS = {
     "no_plot": "plot",
     "no_progress": "progress",
     "no_shuffle": "shuffle",
+    "no_packed": "packed",
 }
 
 
@@ -77,6 +78,8 @@ _BOOL_HELP = {
     "no_plot": "Do not draw curves.png.",
     "no_progress": "No progress bar (or, in a log, progress lines every few seconds).",
     "no_shuffle": "Read the data in order instead of a seeded permutation per epoch.",
+    "no_packed": "Train padded: compute the padded positions too (by default a batch with padding trains on its "
+    "real tokens only, with the same gradients).",
 }
 
 

@@ -19,6 +19,7 @@ Lmax longest real length.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 
 import torch
@@ -29,7 +30,18 @@ from torch.utils.checkpoint import checkpoint
 from albertlite.fast.packed import Packing, _gather, _scatter, pack
 from albertlite.outputs import BaseModelOutputWithPooling
 
-__all__ = ["can_train", "packed_train_forward"]
+__all__ = ["can_train", "packed_layout", "packed_train_forward"]
+
+# While the packed encoder runs: (row of each real token, its column), so that dropout keyed by sample position
+# (albertlite.train.sample_dropout) draws for a (T, ...) input the masks the padded (B, S, ...) input gets there.
+_LAYOUT: contextvars.ContextVar[tuple[torch.Tensor, torch.Tensor] | None] = contextvars.ContextVar(
+    "albertlite_packed_layout", default=None
+)
+
+
+def packed_layout() -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(rows, columns) of the real tokens while the packed training encoder runs, else None."""
+    return _LAYOUT.get()
 
 
 def can_train(
@@ -74,6 +86,24 @@ def packed_train_forward(
     """AlbertModel's training forward pass on the real tokens only (call when :func:`can_train` holds)."""
     batch, seq_len = input_ids.shape
     packing = pack(attention_mask, batch, seq_len, input_ids.device)
+    rows = torch.arange(batch, device=input_ids.device).repeat_interleave(
+        torch.tensor(packing.lengths, device=input_ids.device)
+    )  # (T,)
+    token = _LAYOUT.set((rows, packing.columns))
+    try:
+        return _encode(model, packing, input_ids, token_type_ids, position_ids, output_hidden_states)
+    finally:
+        _LAYOUT.reset(token)
+
+
+def _encode(
+    model: nn.Module,
+    packing: Packing,
+    input_ids: torch.Tensor,
+    token_type_ids: torch.Tensor | None,
+    position_ids: torch.Tensor | None,
+    output_hidden_states: bool,
+) -> BaseModelOutputWithPooling:
     x = model.encoder.embedding_hidden_mapping_in(
         _embed(model.embeddings, packing, input_ids, token_type_ids, position_ids)
     )

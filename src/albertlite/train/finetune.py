@@ -115,6 +115,9 @@ class FinetuneSettings:
             refused, naming it); epochs, steps, patience, evaluation batch, device and bf16 may change.
         overwrite: replace ``output_dir`` whole when it holds another kind of model or run (and start over).
         recipe: the recipe the settings came from (recorded in the results).
+        packed: train on the real tokens only when a batch has padding (:mod:`albertlite.fast.packed_training`;
+            the same gradients as the padded step, to float rounding); False computes the padded positions too.
+            Question answering always trains padded (its span loss reads every position).
     """
 
     learning_rate: float = 3e-5
@@ -151,6 +154,7 @@ class FinetuneSettings:
     resume: bool = True
     overwrite: bool = False
     recipe: str | None = None
+    packed: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -356,6 +360,8 @@ class _Run:
         if self.settings.classifier_pooling is not None:
             overrides["classifier_pooling"] = self.settings.classifier_pooling
         self.model = self.task.head_class().from_pretrained(name_or_path, **overrides).to(self.device)
+        base = self.model.base_model
+        base.packed_training = base.packed_training and self.settings.packed  # QA's head keeps its own False
 
     # ----------------------------------------------------------------------- training
     def train(

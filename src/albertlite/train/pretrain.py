@@ -117,6 +117,8 @@ class PretrainConfig:
         progress: show progress on rank 0: a bar on a terminal, a line every few seconds in a log
             (:mod:`albertlite.progress`).
         shuffle: read each epoch in a fresh global permutation (False: dataset order).
+        packed: train on the real tokens only when a batch has padding (:mod:`albertlite.fast.packed_training`;
+            the same gradients as the padded step, to float rounding); False computes the padded positions too.
     """
 
     data: str
@@ -150,6 +152,7 @@ class PretrainConfig:
     plot: bool = True
     progress: bool = True
     shuffle: bool = True
+    packed: bool = True
 
     def __post_init__(self) -> None:
         positive = ("steps", "batch_size", "accumulation", "save_every", "eval_every")
@@ -368,6 +371,7 @@ class _Trainer:
         torch.manual_seed(self.config.seed)  # the same initial weights on every rank and world size
         self.model = AlbertForPreTraining(self.model_config).to(self.context.device)
         key_dropout_per_sample(self.model)  # masks from each sample's global position, not from the rank
+        self.model.albert.packed_training = self.config.packed
         self.model.train()
         self.objective = PretrainingObjective(self.model)
         self.trained = self.objective

@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from albertlite.fast.packed_training import packed_layout
+
 _M32 = 0xFFFFFFFF
 _MIX = 0x45D9F3B  # a 32-bit integer-hash multiplier; below 2**31, so products stay inside int64
 _AXIS = 0x9E3779B1  # the golden ratio in 32 bits, to spread coordinates before mixing
@@ -78,6 +80,22 @@ def keep_mask(shape: torch.Size, keys: torch.Tensor, call: int, p: float) -> tor
     return h >= round(p * 2**32)  # h / 2**32 is uniform in [0, 1)
 
 
+def packed_keep_mask(
+    shape: torch.Size, keys: torch.Tensor, rows: torch.Tensor, columns: torch.Tensor, call: int, p: float
+) -> torch.Tensor:
+    """:func:`keep_mask` for the real tokens of a padded batch packed to (T, ...): token ``t`` is row ``rows[t]``'s
+    position ``columns[t]``, and draws exactly the mask the padded (B, S, ...) tensor gets there."""
+    ones = [1] * (len(shape) - 1)
+    h = _mix(keys[rows].view(-1, *ones) ^ _mix(torch.tensor(call, dtype=torch.int64, device=keys.device)))
+    h = _mix(h ^ ((columns.view(-1, *ones) * _AXIS + 1) & _M32))  # the padded tensor's axis 1
+    for axis in range(1, len(shape)):
+        view = [1] * len(shape)
+        view[axis] = shape[axis]
+        index = torch.arange(shape[axis], dtype=torch.int64, device=keys.device).view(view)
+        h = _mix(h ^ ((index * _AXIS + axis + 1) & _M32))
+    return h >= round(p * 2**32)
+
+
 class SampleKeyedDropout(nn.Dropout):
     """``nn.Dropout`` whose masks, inside a :func:`sample_dropout` block, depend only on each sample's key."""
 
@@ -86,7 +104,11 @@ class SampleKeyedDropout(nn.Dropout):
         if draws is None or not self.training or self.p == 0.0:
             return F.dropout(x, self.p, self.training, self.inplace)
         draws.calls += 1
-        keep = keep_mask(x.shape, draws.keys, draws.calls, self.p)
+        layout = packed_layout()
+        if layout is not None and x.shape[0] == layout[0].numel():  # (T, ...) rows of the packed training path
+            keep = packed_keep_mask(x.shape, draws.keys, *layout, draws.calls, self.p)
+        else:
+            keep = keep_mask(x.shape, draws.keys, draws.calls, self.p)
         return x * keep.to(x.dtype) / (1.0 - self.p)
 
 
