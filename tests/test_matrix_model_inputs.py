@@ -192,3 +192,23 @@ def test_narrow_integer_ids_and_bool_or_float_masks_give_the_int64_outputs(frame
         for ids, mask in ((IDS.astype(np.int32), MASK.astype(bool)), (IDS.astype(np.uint8), MASK.astype(np.float32))):
             got = call(framework, model, {"input_ids": ids, "attention_mask": mask}).last_hidden_state
             np.testing.assert_allclose(np.asarray(got), expected, atol=1e-6)
+
+
+def test_torch_casts_positional_int32_span_positions(build):
+    model = build("torch", "ForQuestionAnswering", {})
+    ids, mask = torch.from_numpy(IDS), torch.from_numpy(MASK)
+    start, end = torch.tensor([1, 2]), torch.tensor([2, 3])
+    with torch.no_grad():
+        expected = model(ids, mask, start_positions=start, end_positions=end).loss
+        got = model(ids, mask, None, None, None, None, start.int(), end.int()).loss  # positional, as the signature
+    assert float(got) == pytest.approx(float(expected), abs=1e-6)
+
+
+def test_torch_entry_checks_survive_graph_capture(build):
+    # The forward pre-hook reads no values while a graph is captured, so fullgraph compilation does not break.
+    model = build("torch", "ForSequenceClassification", {})
+    inputs = {"input_ids": torch.from_numpy(IDS), "attention_mask": torch.from_numpy(MASK)}
+    with torch.no_grad(), fast_path(False):
+        expected = model(**inputs).logits
+        compiled = torch.compile(model, fullgraph=True, backend="eager")
+        torch.testing.assert_close(compiled(**inputs).logits, expected, atol=1e-5, rtol=1e-5)

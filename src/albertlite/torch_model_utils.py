@@ -38,11 +38,6 @@ def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-@functools.cache
-def _forward_parameters(model_class: type) -> tuple[str, ...]:
-    return tuple(inspect.signature(model_class.forward).parameters)[1:]  # without self
-
-
 def _stray_mask_value(mask: torch.Tensor) -> float | None:
     """A value of ``mask`` other than 0 and 1 (NaN included), or None; not read while a graph is captured."""
     if mask.dtype == torch.bool or mask.numel() == 0 or torch.compiler.is_compiling():
@@ -51,7 +46,9 @@ def _stray_mask_value(mask: torch.Tensor) -> float | None:
     return float(mask[stray][0]) if bool(stray.any()) else None
 
 
-def check_call(model: nn.Module, args: tuple, kwargs: dict[str, Any]) -> tuple[tuple, dict[str, Any]] | None:
+def check_call(
+    model: nn.Module, args: tuple, kwargs: dict[str, Any], *, names: tuple[str, ...]
+) -> tuple[tuple, dict[str, Any]] | None:
     """Forward pre-hook of every PyTorch ALBERT class: refuse inputs it cannot use, with the shared messages.
 
     Inputs must be tensors (a list or numpy array is refused, naming ``torch.tensor``: PyTorch modules take
@@ -59,10 +56,13 @@ def check_call(model: nn.Module, args: tuple, kwargs: dict[str, Any]) -> tuple[t
     dtype (:func:`albertlite.validation.check_input_dtypes`). Narrow integer ids and int32 labels become int64, the
     dtype PyTorch's embedding lookup and losses index with, so they give the int64 results.
 
+    Args:
+        model, args, kwargs: the module and its call's arguments, as torch hands them to the hook.
+        names: the forward's parameter names (without self), to name positional arguments.
+
     Returns:
         The call's arguments with those casts, or None when nothing changed.
     """
-    names = _forward_parameters(type(model))
     given = {**dict(zip(names, args)), **kwargs}
     spec: HeadSpec = model.spec
     for name in (*TENSOR_INPUTS, *spec.label_names):
@@ -103,7 +103,9 @@ class TorchModelUtilities:
         spec = getattr(self, "spec", None)
         if spec is not None:
             check_head_config(spec, self.config, type(self).__name__)
-            self.register_forward_pre_hook(check_call, with_kwargs=True)
+            # The names are read here, once: graph capture (torch.compile, torch.export) then traces no inspect.
+            names = tuple(inspect.signature(type(self).forward).parameters)[1:]  # without self
+            self.register_forward_pre_hook(functools.partial(check_call, names=names), with_kwargs=True)
 
     # --------------------------------------------------------------------------- properties
     @property
