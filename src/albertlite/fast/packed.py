@@ -291,6 +291,8 @@ def _attention_padded(layer: FastLayer, qkv: torch.Tensor, packing: Packing) -> 
 
 
 def _attention(layer: FastLayer, qkv: torch.Tensor, packing: Packing, mode: str) -> torch.Tensor:
+    if packing.batch == 0:  # an empty batch: no token, nothing to attend (and no lengths to choose a kernel by)
+        return qkv.new_zeros(0, layer.heads * layer.head_size)
     if mode == "auto":
         if packing.batch == 1 or min(packing.lengths) == max(packing.lengths):
             mode = "padded"  # no padding: one call over (B, S) is the loop's work in one call
