@@ -13,7 +13,7 @@ from onnx import helper, numpy_helper
 import albertlite
 from albertlite import modeling_torch
 from albertlite.cli import main
-from albertlite.export.onnx import dedupe_initializers, export_onnx, onnx_inputs, run_onnx
+from albertlite.export.onnx import dedupe_initializers, export_onnx, load_for_export, onnx_inputs, run_onnx
 from albertlite.fast import fast_path
 
 from .helpers.models import MODEL_CLASSES, tiny_config
@@ -136,3 +136,27 @@ def test_cli_export_onnx(tmp_path, capsys):
     assert main(["export", "onnx", str(tmp_path / "model"), str(tmp_path / "b.onnx"), "--task", "base"]) == 0
     names = [o.name for o in onnx.load(str(tmp_path / "b.onnx")).graph.output]
     assert names == ["last_hidden_state", "pooler_output"]
+
+
+@pytest.mark.slow  # one export, ~20-30 s on 2 shared cores
+def test_export_onnx_loads_a_model_directory_with_the_head_its_config_names(tmp_path):
+    model = _model("AlbertForTokenClassification", "shared", num_labels=3)
+    model.save_pretrained(tmp_path / "model")
+    path = export_onnx(str(tmp_path / "model"), tmp_path / "model.onnx", check=False)
+    assert [o.name for o in onnx.load(str(path)).graph.output] == ["logits"]
+    _assert_matches(model, path, batch=2, seq_len=6)
+    loaded = load_for_export(tmp_path / "model")  # an os.PathLike too, as from_pretrained takes
+    assert type(loaded) is type(model) and loaded.config.num_labels == 3
+
+
+@pytest.mark.parametrize(
+    "given", [None, 3, {"model": "dir"}, torch.nn.Linear(2, 2)], ids=["none", "int", "dict", "linear"]
+)
+def test_export_onnx_refuses_what_is_neither_a_model_nor_a_directory(given, tmp_path):
+    with pytest.raises(
+        TypeError,
+        match=r"export_onnx takes an albertlite PyTorch model .* or a model directory / Hub "
+        rf"id \(str or os.PathLike\), got {type(given).__name__}\.",
+    ):
+        export_onnx(given, tmp_path / "model.onnx")
+    assert not (tmp_path / "model.onnx").exists()

@@ -28,8 +28,15 @@ from albertlite.checkpoints.flax_io import FlaxCheckpointIO
 from albertlite.config import AlbertConfig
 from albertlite.fast.packed_flax import Packing, packed_base_calls, plan_packing_for_call
 from albertlite.flax_ops import check_labels, uses_dropout
-from albertlite.heads import HeadSpec
-from albertlite.validation import InputSummary, validate_inputs
+from albertlite.heads import HeadSpec, check_head_config
+from albertlite.validation import (
+    InputSummary,
+    check_attention_mask_values,
+    check_choices,
+    check_input_dtypes,
+    stray_mask_value,
+    validate_inputs,
+)
 
 Array = jax.Array
 Params = dict[str, Any]
@@ -44,8 +51,6 @@ def _value_range(value: Array | None) -> tuple[int, int] | None:
     # Only concrete inputs can be range-checked; under jit the shapes are still validated.
     if value is None or isinstance(value, jax.core.Tracer) or value.size == 0:
         return None
-    if not jnp.issubdtype(value.dtype, jnp.integer):
-        raise ValueError(f"Expected an integer tensor of ids, got dtype {value.dtype}.")
     host = np.asarray(value)
     return int(host.min()), int(host.max())
 
@@ -135,6 +140,7 @@ class FlaxAlbertPreTrainedModel(FlaxCheckpointIO):
         dtype: Any = jnp.float32,
         _do_init: bool = True,
     ) -> None:
+        check_head_config(self.spec, config, type(self).__name__)
         self.config = config
         self.dtype = jnp.dtype(dtype)
         self.module = self.module_class(config=config, dtype=self.dtype)
@@ -260,6 +266,7 @@ class FlaxAlbertPreTrainedModel(FlaxCheckpointIO):
             )
         given = [None if x is None else _as_array(x) for x in (attention_mask, token_type_ids, position_ids)]
         attention_mask, token_type_ids, position_ids = given
+        self._check_dtypes_and_mask(input_ids, attention_mask, token_type_ids, position_ids)
         rank = self.input_rank
         validate_inputs(
             self.config,
@@ -299,6 +306,18 @@ class FlaxAlbertPreTrainedModel(FlaxCheckpointIO):
                 f"segment_ids must hold integer segment ids, got dtype {segment_ids.dtype}; pass e.g. an int32 array."
             )
         return segment_ids.astype(jnp.int32)
+
+    def _check_dtypes_and_mask(
+        self, input_ids: Array, attention_mask: Array | None, token_type_ids: Array | None, position_ids: Array | None
+    ) -> None:
+        """The shared dtype, 0/1 mask (when concrete) and choice checks of :mod:`albertlite.validation`."""
+        given = dict(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                     position_ids=position_ids)  # fmt: skip
+        check_input_dtypes({name: x.dtype.name for name, x in given.items() if x is not None}, self.dtype.name)
+        if attention_mask is not None and not isinstance(attention_mask, jax.core.Tracer):
+            check_attention_mask_values(stray_mask_value(np.asarray(attention_mask)))
+        if self.input_rank == 3:
+            check_choices(tuple(input_ids.shape))
 
     def _expand_head_mask(self, head_mask: Array) -> Array:
         # validate_inputs accepted (N,) or (L, N): one row per applied layer.

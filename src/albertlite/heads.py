@@ -47,6 +47,8 @@ class HeadSpec:
         sentence_pooling: the head's sentence vector follows ``config.classifier_pooling``.
         problem_type: the loss follows ``config.problem_type`` (regression / single- / multi-label, see
             :func:`problem_type`); otherwise it is always single-label cross-entropy.
+        outputs: the number of outputs per token the head has whatever the config says (2 for the span head: start
+            and end); None where ``config.num_labels`` decides.
 
     Example:
         >>> HEADS["ForMultipleChoice"].labels
@@ -60,6 +62,7 @@ class HeadSpec:
     pooler: bool = True
     sentence_pooling: bool = False
     problem_type: bool = False
+    outputs: int | None = None
 
     @property
     def label_names(self) -> tuple[str, ...]:
@@ -99,9 +102,19 @@ HEADS: dict[str, HeadSpec] = {
             labels=(LabelArg("start_positions", None), LabelArg("end_positions", None)),
             all_labels=True,
             pooler=False,
+            outputs=2,
         ),
     )
 }
+
+
+def check_head_config(spec: HeadSpec, config: AlbertConfig, class_name: str) -> None:
+    """Raise ValueError, when a model is built, for a config its head cannot follow (a span head of 3 labels)."""
+    if spec.outputs is not None and config.num_labels != spec.outputs:
+        raise ValueError(
+            f"{class_name} is a span head with {spec.outputs} outputs per token (start and end logits), but "
+            f"config.num_labels={config.num_labels}; build it with num_labels={spec.outputs}."
+        )
 
 
 @dataclass(frozen=True)

@@ -312,6 +312,7 @@ class AlbertPreTrainedModel(TorchCheckpointIO, TorchModelUtilities, nn.Module):
         if not isinstance(config, AlbertConfig):
             raise TypeError(f"{type(self).__name__} expects an AlbertConfig, got {type(config).__name__}.")
         self.config = config
+        self._check_config_and_calls()  # torch_model_utils.check_call: every call's inputs checked on entry
 
     # --------------------------------------------------------------------------- initialisation
     def post_init(self) -> None:

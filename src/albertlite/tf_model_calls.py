@@ -14,13 +14,32 @@ import tensorflow as tf
 
 from albertlite import tf_ops
 from albertlite.fast import fast_path
+from albertlite.heads import check_head_config
+from albertlite.validation import (
+    ID_INPUTS,
+    check_attention_mask_values,
+    check_choices,
+    check_input_dtypes,
+    stray_mask_value,
+)
+
+
+def _casts(tensors: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    """head_mask as float32, and ids of a narrow integer dtype (checked) as int32, the dtype tf.gather indexes with."""
+    casts = {name: tf.cast(tensors[name], tf.int32) for name in ID_INPUTS
+             if name in tensors and tensors[name].dtype not in (tf.int32, tf.int64)}  # fmt: skip
+    if "head_mask" in tensors:
+        casts["head_mask"] = tf.cast(tensors["head_mask"], tf.float32)
+    return casts
 
 
 class TFModelCalls:
     """``__call__`` for a Keras ALBERT model: one dict or keywords in, tensors and checked labels to ``call``."""
 
     def _build_weights(self) -> None:
-        """Create every weight now (so that they can be loaded) and zero the padding row, as PyTorch does."""
+        """Refuse a config the head cannot follow, then create every weight now (so that they can be loaded) and
+        zero the padding row, as PyTorch does."""
+        check_head_config(self.spec, self.config, type(self).__name__)
         with fast_path(False):  # the weights are created by the plain path; nothing to compile yet
             self._dummy_call()
         pad = self.config.pad_token_id
@@ -39,8 +58,13 @@ class TFModelCalls:
             kwargs = {**args[0], **kwargs}
             args = args[1:]
         arguments = inspect.signature(self.call).bind(*args, **kwargs).arguments
-        # numpy arrays and lists become tensors once, here, so that ``call`` and the base layer get tensors.
-        arguments.update(tf_ops.as_tensors(arguments, (*tf_ops.INPUT_NAMES, *self.label_names)))
+        # numpy arrays and lists become tensors once, here, so that ``call`` and the base layer get tensors; their
+        # dtypes are checked before any cast.
+        tensors = {name: tf_ops.as_tensor(arguments[name]) for name in (*tf_ops.INPUT_NAMES, *self.label_names)
+                   if arguments.get(name) is not None}  # fmt: skip
+        # float32: the dtype of the embedding table inputs_embeds is added to
+        check_input_dtypes({name: t.dtype.name for name, t in tensors.items() if name in tf_ops.INPUT_NAMES}, "float32")
+        arguments.update(tensors, **_casts(tensors))
         self._check_call(arguments)
         if any(arguments.get(name) is not None for name in self.label_names):
             # Labels may sit at padded positions, where the fast path leaves zeros: losses use the plain path.
@@ -54,6 +78,12 @@ class TFModelCalls:
 
     def _check_call(self, arguments: dict[str, Any]) -> None:
         """Raise the shared ValueErrors for bad inputs and labels (values only when they are concrete)."""
+        mask = arguments.get("attention_mask")
+        if mask is not None and not tf.is_symbolic_tensor(mask):
+            check_attention_mask_values(stray_mask_value(mask.numpy()))
+        if self.spec.name == "ForMultipleChoice":
+            reference = arguments.get("input_ids")
+            check_choices(tuple((reference if reference is not None else arguments.get("inputs_embeds")).shape))
         tf_ops.check_inputs(self.config, **self._base_inputs(arguments))
         tf_ops.check_labels(self.spec, self.config, arguments)
 

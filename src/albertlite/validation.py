@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,8 +59,81 @@ class InputSummary:
         )  # fmt: skip
 
 
+ID_INPUTS = ("input_ids", "token_type_ids", "position_ids")
+
+
+def dtype_kind(name: str) -> str:
+    """The kind of a dtype, named as numpy, TensorFlow, JAX or PyTorch (without ``torch.``) spell it: ``bool``,
+    ``integer`` (``int64``, ``uint8`` ...), ``floating`` (``bfloat16``, ``float8_e4m3fn`` ...) or ``other``."""
+    if name == "bool":
+        return "bool"
+    if re.fullmatch(r"u?int\d+", name):
+        return "integer"
+    return "floating" if "float" in name or name == "half" else "other"
+
+
+def check_input_dtypes(dtypes: Mapping[str, str | None], float_dtype: str) -> None:
+    """Raise ValueError for an input whose dtype the model cannot use, naming it and what works.
+
+    Ids (input_ids, token_type_ids, position_ids) take any integer dtype, not bool or floats (a float id has no
+    embedding row; a bool one would silently look up rows 0 and 1); attention_mask takes bool, integer or floating
+    0/1 values; inputs_embeds must be in the model's floating dtype ``float_dtype``, as the embedding table is.
+
+    Args:
+        dtypes: input name -> its dtype name (see :func:`dtype_kind`); None or missing for inputs not given.
+        float_dtype: the model's floating dtype name (``float32``, ``bfloat16`` ...).
+    """
+    for name in ID_INPUTS:
+        dtype = dtypes.get(name)
+        if dtype is not None and dtype_kind(dtype) != "integer":
+            raise ValueError(
+                f"Expected an integer tensor of ids, got dtype {dtype} ({name}): pass {name} as int32 or int64 "
+                f"token ids (bool and floating dtypes are refused)."
+            )
+    mask = dtypes.get("attention_mask")
+    if mask is not None and dtype_kind(mask) == "other":
+        raise ValueError(f"attention_mask has dtype {mask}; pass it as bool, integer or floating 0/1 values.")
+    embeds = dtypes.get("inputs_embeds")
+    if embeds is not None and embeds != float_dtype:
+        raise ValueError(
+            f"inputs_embeds has dtype {embeds}, but the model computes in {float_dtype}: cast inputs_embeds to "
+            f"{float_dtype} (the dtype of its embedding table)."
+        )
+
+
+def stray_mask_value(mask: np.ndarray) -> float | None:
+    """The first value of a (host) attention mask other than 0 and 1 (NaN included), or None."""
+    mask = np.asarray(mask)
+    if mask.dtype == bool:
+        return None
+    stray = mask[(mask != 0) & (mask != 1)]
+    return float(stray.flat[0]) if stray.size else None
+
+
+def check_attention_mask_values(stray: float | None) -> None:
+    """Raise ValueError when the attention mask holds ``stray``, a value other than 0 (padding) and 1 (real token).
+
+    A mask of 0.5, 2 or -1 would otherwise count as 1 (the models test mask != 0), hiding a wrong mask.
+    """
+    if stray is not None:
+        shown = int(stray) if float(stray).is_integer() else stray
+        raise ValueError(
+            f"attention_mask holds {shown}; it must hold only 0 (padding) and 1 (real token), as bool, integer or "
+            f"float values."
+        )
+
+
+def check_choices(shape: Shape | None) -> None:
+    """Raise ValueError for multiple-choice inputs ``(batch, num_choices, sequence_length[, embedding_size])`` with
+    no choice: there is nothing to choose from (the rank itself is the model's own check)."""
+    if shape is not None and len(shape) >= 3 and shape[1] == 0:
+        raise ValueError(f"The multiple-choice input has shape {tuple(shape)}: num_choices is 0; give at least one.")
+
+
 def validate_inputs(config: AlbertConfig, inputs: InputSummary) -> Shape:
-    """Raise ValueError for inputs the model cannot run; return the (batch, seq_len) shape."""
+    """Raise ValueError for inputs the model cannot run; return the (batch, seq_len) shape.
+
+    An empty batch (batch size 0) is valid and gives empty outputs; an empty sequence (length 0) is refused."""
     has_ids = inputs.input_ids_shape is not None
     has_embeds = inputs.inputs_embeds_shape is not None
     if has_ids == has_embeds:
@@ -79,6 +153,12 @@ def validate_inputs(config: AlbertConfig, inputs: InputSummary) -> Shape:
                 f"got {embeds}."
             )
         shape = embeds[:2]
+    if shape[1] == 0:
+        name = "input_ids" if has_ids else "inputs_embeds"
+        raise ValueError(
+            f"{name} has shape {tuple(getattr(inputs, f'{name}_shape'))}: sequence_length is 0, and every sequence "
+            f"needs at least one token (a batch of 0 sequences is fine)."
+        )
     for name in ("attention_mask", "token_type_ids", "position_ids"):
         other = getattr(inputs, f"{name}_shape")
         if (

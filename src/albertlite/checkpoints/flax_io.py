@@ -22,6 +22,7 @@ from albertlite.checkpoints import flax_names
 from albertlite.checkpoints.hub import HUB_KWARGS
 from albertlite.checkpoints.names import LoadReport, check_shapes, match_keys
 from albertlite.checkpoints.state_dict import (
+    loaded_dtype,
     locate_weights,
     read_weight_files,
     save_model_directory,
@@ -54,7 +55,8 @@ class FlaxCheckpointIO:
             flat.update({paths[name]: fresh[paths[name]] for name in report.missing_keys})
         for name, value in renamed.items():
             path = paths[name]
-            flat[path] = jnp.asarray(flax_names.from_pt_array(path, value), dtype=jnp.float32)
+            array = flax_names.from_pt_array(path, value)
+            flat[path] = jnp.asarray(array, dtype=loaded_dtype(name, array.dtype.name, abstract[path].dtype.name))
         self._params = flax_names.unflatten(flat)
         return report
 

@@ -21,6 +21,7 @@ from albertlite.checkpoints.files import (
     write_errors_as_os_errors,
 )
 from albertlite.checkpoints.hub import CheckpointNotFoundError, resolve_file
+from albertlite.validation import dtype_kind
 
 SAFE_WEIGHTS_NAME = "model.safetensors"
 SAFE_WEIGHTS_INDEX_NAME = "model.safetensors.index.json"
@@ -42,6 +43,23 @@ WEIGHT_FILES = (
 
 class CheckpointError(ValueError):
     """A checkpoint file exists but cannot be used (corrupt, unsafe, or not an ALBERT state dict)."""
+
+
+def loaded_dtype(key: str, stored: str, model: str) -> str:
+    """The dtype a checkpoint tensor takes in the model (dtype names as numpy spells them).
+
+    A floating tensor takes the model's floating dtype (a float16 file loads into a float32 model); an integer or
+    bool tensor keeps its own, so an integer buffer stays integer. A tensor of another kind than the model's entry is
+    refused: casting a bool or integer tensor to floats (or weights to integers) would load something else than was
+    saved, silently.
+    """
+    stored_kind, model_kind = dtype_kind(stored), dtype_kind(model)
+    if stored_kind == model_kind:
+        return model if stored_kind == "floating" else stored
+    raise CheckpointError(
+        f"Checkpoint tensor {key!r} has dtype {stored}, but the model's {key!r} is {model}: {stored_kind} values "
+        f"cannot be loaded as {model_kind} ones. Was the checkpoint written for this model (config.json)?"
+    )
 
 
 def locate_weights(name_or_path: str | os.PathLike, **hub_kwargs: Any) -> tuple[str, list[Path]]:

@@ -18,6 +18,7 @@ import numpy as np
 from albertlite.checkpoints.hub import HUB_KWARGS
 from albertlite.checkpoints.names import LoadReport, check_shapes, match_keys
 from albertlite.checkpoints.state_dict import (
+    loaded_dtype,
     locate_weights,
     read_weight_files,
     save_model_directory,
@@ -70,7 +71,8 @@ class TFCheckpointMixin:
         check_shapes(renamed, shapes)
         for key, value in renamed.items():
             variable, transposed = variables[key]
-            array = np.asarray(value, dtype=np.float32)
+            array = np.asarray(value)
+            array = array.astype(loaded_dtype(key, array.dtype.name, np.dtype(variable.dtype).name))
             variable.assign(array.T if transposed else array)
         return report
 

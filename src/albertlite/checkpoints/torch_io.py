@@ -20,11 +20,13 @@ from albertlite.checkpoints.state_dict import (
     FLAX_WEIGHTS_NAME,
     PT_WEIGHTS_NAME,
     TF_WEIGHTS_NAME,
+    loaded_dtype,
     locate_weights,
     read_weight_files,
     save_model_directory,
 )
 from albertlite.config import AlbertConfig
+from albertlite.torch_model_utils import dtype_name
 
 
 class TorchCheckpointIO:
@@ -117,7 +119,9 @@ class TorchCheckpointIO:
         check_shapes(renamed, {k: tuple(v.shape) for k, v in model_state.items()})
         with torch.no_grad():
             for key, value in renamed.items():
-                model_state[key].copy_(value.to(model_state[key].dtype))
+                target = model_state[key]
+                loaded_dtype(key, dtype_name(value.dtype), dtype_name(target.dtype))  # refuses a kind mismatch
+                target.copy_(value.to(target.dtype))  # floats to the model's dtype; an integer buffer stays integer
         self.tie_weights()
         return report
 

@@ -30,25 +30,13 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def run_onnx(args: argparse.Namespace) -> int:
-    import albertlite
     from albertlite.checkpoints.run_dir import check_apart
-    from albertlite.export.onnx import check_opset, export_onnx
-    from albertlite.tasks import registry
+    from albertlite.export.onnx import check_opset, export_onnx, load_for_export
 
     check_opset(args.opset, "--opset")  # before the model loads
     check_apart(args.output, "OUTPUT", {"MODEL": args.model})
-
-    config = albertlite.AlbertConfig.from_pretrained(args.model)
-    architectures = config.extra.get("architectures") or []
-    heads = {task.head for task in registry.REGISTRY} | {registry.PRETRAINING_HEAD}
-    if args.task:
-        class_name = registry.head_for(args.task)
-    elif architectures and architectures[0] in heads:
-        class_name = architectures[0]
-    else:
-        class_name = registry.get_task("feature-extraction").head
-    model = getattr(albertlite, class_name).from_pretrained(args.model)
+    model = load_for_export(args.model, args.task)
     path = export_onnx(model, args.output, opset=args.opset, check=not args.no_check)
     checked = "" if args.no_check else ", checked against PyTorch with onnxruntime"
-    print(f"wrote {path} ({class_name}, {path.stat().st_size / 1e6:.1f} MB{checked})")
+    print(f"wrote {path} ({type(model).__name__}, {path.stat().st_size / 1e6:.1f} MB{checked})")
     return 0

@@ -23,7 +23,15 @@ from torch import nn
 from albertlite.checkpoints.files import atomic_write
 from albertlite.fast import fast_path
 
-__all__ = ["check_opset", "dedupe_initializers", "export_onnx", "onnx_inputs", "opset_range", "run_onnx"]
+__all__ = [
+    "check_opset",
+    "dedupe_initializers",
+    "export_onnx",
+    "load_for_export",
+    "onnx_inputs",
+    "opset_range",
+    "run_onnx",
+]
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 # From opset 23 the exporter writes scaled_dot_product_attention as ONNX's Attention op, which onnxruntime (1.32)
@@ -105,8 +113,26 @@ def _output_names(model: nn.Module, inputs: dict[str, torch.Tensor]) -> list[str
         return list(model(**inputs).keys())
 
 
+def load_for_export(name_or_path: str | os.PathLike, task: str | None = None) -> nn.Module:
+    """The PyTorch model of a directory or Hub id, with the head ``task`` names (a task, 'base' or 'pretraining'),
+    else the head config.json's ``architectures`` names, else the bare encoder."""
+    import albertlite
+    from albertlite.tasks import registry
+
+    config = albertlite.AlbertConfig.from_pretrained(name_or_path)
+    architectures = config.extra.get("architectures") or []
+    heads = {entry.head for entry in registry.REGISTRY} | {registry.PRETRAINING_HEAD}
+    if task:
+        class_name = registry.head_for(task)
+    elif architectures and architectures[0] in heads:
+        class_name = architectures[0]
+    else:
+        class_name = registry.get_task("feature-extraction").head
+    return getattr(albertlite, class_name).from_pretrained(name_or_path)
+
+
 def export_onnx(
-    model: nn.Module,
+    model: nn.Module | str | os.PathLike,
     path: str | os.PathLike,
     opset: int | None = None,
     check: bool = True,
@@ -115,7 +141,8 @@ def export_onnx(
     """Write ``model`` as one ONNX file with dynamic batch (and choices) and sequence axes.
 
     Args:
-        model: any albertlite PyTorch ALBERT model (float32; bf16/int8 models are not exportable).
+        model: any albertlite PyTorch ALBERT model (float32; bf16/int8 models are not exportable), or a model
+            directory or Hub id, loaded with the head its config.json names (see :func:`load_for_export`).
         path: the .onnx file to write (weights inside the file).
         opset: ONNX opset version (None: the exporter's default); :func:`opset_range` gives those accepted.
         check: run the file with onnxruntime on a padded example batch and compare with PyTorch.
@@ -128,6 +155,13 @@ def export_onnx(
     import onnx
 
     check_opset(opset)
+    if isinstance(model, (str, os.PathLike)):
+        model = load_for_export(model)
+    if not isinstance(model, nn.Module) or not hasattr(model, "config"):
+        raise TypeError(
+            f"export_onnx takes an albertlite PyTorch model (AlbertModel, AlbertFor...) or a model directory / Hub "
+            f"id (str or os.PathLike), got {type(model).__name__}."
+        )
     model = model.eval()
     example = {k: torch.from_numpy(v) for k, v in onnx_inputs(model).items()}
     output_names = _output_names(model, example)

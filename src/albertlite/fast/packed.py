@@ -90,8 +90,8 @@ def _gather(packing: Packing, tensor: torch.Tensor) -> torch.Tensor:
 
 def _scatter(packing: Packing, packed: torch.Tensor) -> torch.Tensor:
     """(T, H) -> (B, S, H) with zeros at padded positions."""
-    if packing.index is None:
-        return packed.view(packing.batch, packing.seq_len, -1)
+    if packing.index is None:  # (the width is spelt out: -1 cannot be inferred for an empty batch)
+        return packed.view(packing.batch, packing.seq_len, packed.shape[1])
     out = packed.new_zeros(packing.batch * packing.seq_len, packed.shape[1])
     out.index_copy_(0, packing.index, packed)
     return out.view(packing.batch, packing.seq_len, -1)
@@ -190,7 +190,7 @@ def can_run(
     if attention_mask.shape != input_ids.shape:
         return False
     keep = attention_mask.to(torch.bool)
-    if not bool(keep.any()):  # nothing to pack
+    if keep.numel() and not bool(keep.any()):  # nothing to pack (an empty batch packs into empty outputs)
         return False
     # The pooler reads position 0, which must then be a real token to be computed here.
     if model.pooler is not None and not bool(keep[:, 0].all()):
@@ -291,6 +291,8 @@ def _attention_padded(layer: FastLayer, qkv: torch.Tensor, packing: Packing) -> 
 
 
 def _attention(layer: FastLayer, qkv: torch.Tensor, packing: Packing, mode: str) -> torch.Tensor:
+    if packing.batch == 0:  # an empty batch: no token, nothing to attend (and no lengths to choose a kernel by)
+        return qkv.new_zeros(0, layer.heads * layer.head_size)
     if mode == "auto":
         if packing.batch == 1 or min(packing.lengths) == max(packing.lengths):
             mode = "padded"  # no padding: one call over (B, S) is the loop's work in one call
@@ -350,7 +352,7 @@ def packed_forward(
             states.append(x)
     pooled = None
     if encoder.pooler is not None:
-        first = x[torch.tensor(packing.offsets[:-1], device=x.device)]  # (B, H): position 0 of every row
+        first = x[torch.tensor(packing.offsets[:-1], dtype=torch.long, device=x.device)]  # (B, H): each row's 1st
         pooled = torch.tanh(encoder.pooler(first.to(encoder.dtype))).to(residual_dtype)
     return BaseModelOutputWithPooling(
         last_hidden_state=_scatter(packing, x),
