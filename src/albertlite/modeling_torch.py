@@ -374,23 +374,19 @@ class AlbertModel(AlbertPreTrainedModel):
         return_dict: bool | None = None,
     ) -> BaseModelOutputWithPooling | tuple:
         self._validate(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds)
-        # The padding-free fast path (albertlite/fast/packed.py) when it reproduces this one; off with
-        # albertlite.set_fast_path(False), `with albertlite.fast_path(False)` or ALBERTLITE_FAST_PATH=0.
-        if fast_path_enabled() and packed.can_run(
-            self, input_ids, attention_mask, head_mask, inputs_embeds, bool(output_attentions)
-        ):
-            output = packed.packed_forward(
-                self, input_ids, attention_mask, token_type_ids, position_ids, bool(output_hidden_states)
-            )
-            return output if return_dict is not False else output.to_tuple()
-        # Training on the real tokens only (albertlite/fast/packed_training.py); off with packed_training = False.
-        if fast_path_enabled() and packed_training.can_train(
-            self, input_ids, attention_mask, head_mask, inputs_embeds, bool(output_attentions)
-        ):
-            output = packed_training.packed_train_forward(
-                self, input_ids, attention_mask, token_type_ids, position_ids, bool(output_hidden_states)
-            )
-            return output if return_dict is not False else output.to_tuple()
+        # The padding-free paths (albertlite/fast/packed.py, packed_training.py) when they reproduce this one; off with
+        # albertlite.set_fast_path(False), `with albertlite.fast_path(False)` or ALBERTLITE_FAST_PATH=0. Graph capture
+        # cannot follow their data-dependent packing (nor read the switch's context variable): checked first.
+        if not torch.compiler.is_compiling() and fast_path_enabled():
+            args = (self, input_ids, attention_mask, head_mask, inputs_embeds, bool(output_attentions))
+            inputs = (self, input_ids, attention_mask, token_type_ids, position_ids, bool(output_hidden_states))
+            output = None
+            if packed.can_run(*args):
+                output = packed.packed_forward(*inputs)
+            elif packed_training.can_train(*args):  # training on the real tokens only (packed_training = False: off)
+                output = packed_training.packed_train_forward(*inputs)
+            if output is not None:
+                return output if return_dict is not False else output.to_tuple()
         embeddings = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds)  # (B, S, E)
         mask = additive_mask(attention_mask, embeddings.dtype)
         head_mask = expand_head_mask(head_mask, self.config)

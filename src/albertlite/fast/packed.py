@@ -26,7 +26,7 @@ from albertlite.fast.gemm import Linear, make_linear
 from albertlite.fast.quantized import QuantizedLinear, is_dynamic_quantized, quantized_linear
 from albertlite.outputs import BaseModelOutputWithPooling
 
-__all__ = ["FastOptions", "Packing", "can_run", "pack", "packed_forward"]
+__all__ = ["FastOptions", "Packing", "can_run", "mask_packs", "pack", "packed_forward"]
 
 
 @dataclass(frozen=True)
@@ -192,13 +192,17 @@ def can_run(
     keep = attention_mask.to(torch.bool)
     if keep.numel() and not bool(keep.any()):  # nothing to pack (an empty batch packs into empty outputs)
         return False
-    # The pooler reads position 0, which must then be a real token to be computed here.
+    return mask_packs(model, keep)
+
+
+def mask_packs(model: nn.Module, keep: torch.Tensor) -> bool:
+    """Whether the real tokens ``keep`` (B, S) marks give the padded result when packed: the pooler reads position 0,
+    which must then be real, and relative distances, taken between ranks, equal those between columns only in
+    right-padded rows."""
     if model.pooler is not None and not bool(keep[:, 0].all()):
         return False
     if model.config.position_embedding_type != "absolute":
-        # Relative distances are taken between ranks, equal to columns only for right-padded rows.
-        lengths = keep.sum(dim=1, keepdim=True)
-        prefix = torch.arange(keep.shape[1], device=keep.device)[None, :] < lengths
+        prefix = torch.arange(keep.shape[1], device=keep.device)[None, :] < keep.sum(dim=1, keepdim=True)
         return bool((prefix == keep).all())
     return True
 

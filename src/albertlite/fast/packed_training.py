@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from albertlite.fast.packed import Packing, _gather, _scatter, pack
+from albertlite.fast.packed import Packing, _gather, _scatter, mask_packs, pack
 from albertlite.outputs import BaseModelOutputWithPooling
 
 __all__ = ["can_train", "packed_layout", "packed_train_forward"]
@@ -66,13 +66,7 @@ def can_train(
     keep = attention_mask.to(torch.bool)
     if bool(keep.all()) or not bool(keep.any(dim=1).all()):
         return False  # nothing to skip, or a row without real tokens (the padded path defines its output)
-    if model.pooler is not None and not bool(keep[:, 0].all()):
-        return False  # the pooler reads position 0, which must be real
-    if model.config.position_embedding_type != "absolute":
-        # Relative distances are taken between ranks, equal to columns only for right-padded rows.
-        prefix = torch.arange(keep.shape[1], device=keep.device)[None, :] < keep.sum(dim=1, keepdim=True)
-        return bool((prefix == keep).all())
-    return True
+    return mask_packs(model, keep)
 
 
 def packed_train_forward(
