@@ -34,6 +34,8 @@ from .helpers.finetune import make_model_dir, make_tokenizer_dir, sentiment_exam
 from .helpers.pretrain import build_tiny_corpus, cli_args, tiny_options
 
 pytestmark = pytest.mark.slow
+# In-process runs train as the CLI subprocesses here do by default (the padding-free path).
+USES_FAST_PATH = True
 
 REPO = Path(__file__).resolve().parents[1]
 RUNNER = Path(__file__).with_name("fault_runner.py")
