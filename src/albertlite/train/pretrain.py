@@ -147,6 +147,7 @@ class PretrainConfig:
     shuffle: bool = True
 
     def __post_init__(self) -> None:
+        check_option_types(dataclasses.asdict(self), "PretrainConfig")
         positive = ("steps", "batch_size", "accumulation", "save_every", "eval_every")
         for name in positive:
             if int(getattr(self, name)) < 1:
@@ -603,4 +604,25 @@ def read_options(path: str | os.PathLike) -> dict[str, Any]:
         raise ValueError(f"{path} is not valid JSON: {error}") from error
     if not isinstance(values, dict):
         raise ValueError(f"{path} must hold a JSON object of pretraining options")
-    return {key.replace("-", "_"): value for key, value in values.items()}
+    options = {key.replace("-", "_"): value for key, value in values.items()}
+    names = {f.name for f in dataclasses.fields(PretrainConfig)}
+    if set(options) - names:
+        raise unknown_keys_error(str(path), set(options) - names, names)
+    check_option_types(options, str(path))
+    return options
+
+
+_TYPES = {"int": int, "float": (int, float), "bool": bool, "str": str, "None": type(None)}
+_TYPE_NAMES = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "a string", "None": "null"}
+
+
+def check_option_types(options: Mapping[str, Any], where: str) -> None:
+    """Refuse an option whose value is not of its field's type (``"steps": "ten"``), naming ``where`` and the key."""
+    annotations = {f.name: str(f.type) for f in dataclasses.fields(PretrainConfig)}
+    for key, value in options.items():
+        if key not in annotations:
+            continue
+        kinds = [kind.strip() for kind in annotations[key].split("|")]
+        # bool is an int to isinstance, but true is no step count
+        if not any(isinstance(value, _TYPES[k]) and not (isinstance(value, bool) and k != "bool") for k in kinds):
+            raise ValueError(f"{where}: {key} must be {' or '.join(_TYPE_NAMES[k] for k in kinds)}, got {value!r}.")
