@@ -289,16 +289,17 @@ def directory_task(name_or_path: str | os.PathLike) -> tuple[Task | None, str]:
     task.json (written by fine-tuning) wins; otherwise config.json's ``architectures`` name a task head.
 
     Returns:
-        ``(task, source)``; task is None when nothing records one (a base or pretraining checkpoint), or when the
-        files cannot be found (loading the model then reports why).
-    """
-    from albertlite.checkpoints.hub import CheckpointNotFoundError, resolve_file
+        ``(task, source)``; task is None when nothing records one (a base or pretraining checkpoint).
 
-    try:
-        task_file = resolve_file(name_or_path, TASK_FILE, required=False)
-        config = None if task_file is not None else resolve_file(name_or_path, "config.json", required=False)
-    except CheckpointNotFoundError:
-        return None, ""
+    Raises:
+        CheckpointNotFoundError: a Hub id that cannot be resolved (no such repository, not cached offline, the Hub
+            unreachable), as loading the model would.
+        ValueError: an empty name, or a file instead of its directory.
+    """
+    from albertlite.checkpoints.hub import resolve_file
+
+    task_file = resolve_file(name_or_path, TASK_FILE, required=False)
+    config = None if task_file is not None else resolve_file(name_or_path, "config.json", required=False)
     if task_file is not None:
         return get_task(read_task_file(task_file)["task"]), str(task_file)
     try:
