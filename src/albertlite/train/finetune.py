@@ -28,7 +28,14 @@ import torch
 from tqdm.auto import tqdm
 
 from albertlite.checkpoints.files import MODEL_FILES, TOKENIZER_FILES, atomic_write_text, staged_directory
-from albertlite.checkpoints.run_dir import OutputLock, check_apart, claim_output, clear_directory, directory_kind
+from albertlite.checkpoints.run_dir import (
+    OutputLock,
+    check_apart,
+    claim_output,
+    clear_directory,
+    directory_kind,
+    option,
+)
 from albertlite.config import AlbertConfig
 from albertlite.data.masking import NgramMasker
 from albertlite.inference.forward import forward_features
@@ -56,7 +63,6 @@ TASK_FILE = registry.TASK_FILE
 RESUME_DIR = "checkpoints"  # the end of every epoch, removed when the run ends
 LEGACY_RESUME_FILE = "last-epoch/state.pt"  # albertlite 0.x's pickled resume point: refused, never loaded
 KEEP_RESUME_POINTS = 2  # the newest intact one is used; the one before is the fallback
-START_OVER = "pass --no-resume to start over"
 ADAMW_EPS = 1e-8  # torch's and transformers' AdamW default (pretraining's LAMB uses the authors' 1e-6)
 # settings a resumed run must share with the stopped one, and how the user names them
 FIXED_SETTINGS = {
@@ -271,6 +277,10 @@ def finetune(
         return run.train(train_features, eval_examples, eval_features)
 
 
+def _start_over() -> str:
+    return f"pass {option('--no-resume', 'resume=False')} to start over"
+
+
 def _kind(task: registry.Task) -> str:
     return f"a fine-tuned {task.name} model"
 
@@ -375,7 +385,7 @@ class _Run:
         schedule = LearningRateSchedule(s.learning_rate, total_steps, self.warmup, kind="linear")
         state = {"epoch": 0, "step": 0, "best": None, "stale": 0, "history": []}
         if checkpoint is not None:
-            checkpoint.restore(self.model, optimizer, self._settings(), FIXED_SETTINGS, START_OVER)
+            checkpoint.restore(self.model, optimizer, self._settings(), FIXED_SETTINGS, _start_over())
             state = {k: checkpoint.state[k] for k in ("epoch", "step", "best", "stale", "history")}
         metrics = MetricsLogger(self.output, state["step"], s.tensorboard)
         progress = tqdm(total=total_steps, initial=state["step"], desc="fine-tuning", disable=not s.progress)
@@ -527,10 +537,10 @@ class _Run:
             self._remove_resume_points()
             return None
         if legacy.exists():
-            raise ckpt.CheckpointError(f"{ckpt.LegacyCheckpointError(legacy)}: {START_OVER}")
+            raise ckpt.CheckpointError(f"{ckpt.LegacyCheckpointError(legacy)}: {_start_over()}")
         directory = self.output / RESUME_DIR
         ckpt.clean_checkpoint_dir(directory)
-        return ckpt.load_latest(directory, 0, START_OVER)
+        return ckpt.load_latest(directory, 0, _start_over())
 
     def _remove_resume_points(self) -> None:
         for path in (self.output / RESUME_DIR, (self.output / LEGACY_RESUME_FILE).parent):
