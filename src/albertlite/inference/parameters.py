@@ -77,11 +77,14 @@ class Parameters:
         """
         known = (*COMMON, *self.names)
         checked: dict[str, Any] = {}
+        spelled: dict[str, str] = {}  # our name -> the name the caller used
         for key, value in given.items():
             name = self.aliases.get(key, key)
             if name in checked:
-                raise TypeError(f"the {self.task} pipeline got both {key}= and {name}=, which mean the same; pass one.")
-            checked[name] = value
+                raise TypeError(
+                    f"the {self.task} pipeline got both {spelled[name]}= and {key}=, which mean the same; pass one."
+                )
+            checked[name], spelled[name] = value, key
         unknown = set(checked) - set(known)
         if unknown:
             what = f"the {self.task} pipeline's keyword arguments"
