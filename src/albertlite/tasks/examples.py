@@ -62,9 +62,9 @@ def read_examples(
     examples = []
     for index, (where, row) in enumerate(rows):
         example = {canonical: row.get(column) for canonical, column in mapping.items() if not _is_prefix(column)}
-        _check_row(example, required, row, spec, where)
-        if class_names is not None:
+        if class_names is not None:  # a ClassLabel id of -1 ("no label") becomes None, checked next
             example[spec.label_column] = _class_name(example.get(spec.label_column), class_names, where)
+        _check_row(example, required, row, spec, where)
         for canonical, column in mapping.items():
             if _is_prefix(column):
                 example[canonical] = _prefixed_values(row, column[:-1])
@@ -81,7 +81,9 @@ def _required_columns(spec: ExampleSpec, require_labels: bool) -> list[str]:
     ]  # fmt: skip
 
 
-def _check_row(example: Mapping[str, Any], required: Sequence[str], row: Mapping[str, Any], spec, where) -> None:
+def _check_row(
+    example: Mapping[str, Any], required: Sequence[str], row: Mapping[str, Any], spec: ExampleSpec, where: str
+) -> None:
     """A row of a file whose header has the columns may still lack a value: name the row and the column."""
     for canonical in required:
         value = example.get(canonical, 0)  # prefixed columns (ending0, ending1 ...) are read later
@@ -173,7 +175,7 @@ def _read_file(path: Path) -> list[tuple[str, dict[str, Any]]]:
     suffix = path.suffix.lower()
     if suffix not in (".jsonl", ".ndjson", ".json", ".csv", ".tsv"):
         raise ValueError(f"{path}: unknown file type {suffix!r}; use .jsonl, .json, .csv or .tsv.")
-    text = read_text(path)
+    text = _read_text(path)
     if suffix in (".jsonl", ".ndjson"):
         lines = enumerate(text.splitlines(), 1)
         return [(f"{path}, line {n}", _json_line(line, path, n)) for n, line in lines if line.strip()]
@@ -190,7 +192,7 @@ def _read_file(path: Path) -> list[tuple[str, dict[str, Any]]]:
     return _csv_rows(text, path, "\t" if suffix == ".tsv" else ",")
 
 
-def read_text(path: Path) -> str:
+def _read_text(path: Path) -> str:
     """A data file's text; a UTF-8 byte-order mark (Excel's CSV) is dropped, and other encodings are refused."""
     data = path.read_bytes().removeprefix(codecs.BOM_UTF8)
     try:
