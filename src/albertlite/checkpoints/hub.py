@@ -3,21 +3,23 @@
 Hub ids go through ``huggingface_hub`` so its cache layout, ``HF_HUB_OFFLINE`` and
 ``local_files_only`` behave exactly as users know them from ``transformers``. One difference: when the Hub cannot
 be reached (and offline mode is off), ``huggingface_hub`` retries every file for about 20 seconds; here the first
-Hub look-up of a process opens one short connection to the endpoint, and when that fails every file is answered
-from the cache alone, or refused in one line that says the Hub is unreachable.
+Hub look-up (and the first after a minute) opens one short connection to the endpoint, and when that fails every
+file is answered from the cache alone, or refused in one line that says the Hub is unreachable.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 HUB_KWARGS = frozenset({"cache_dir", "revision", "token", "local_files_only", "force_download"})
 CONNECT_TIMEOUT = 3.0  # seconds the reachability check waits for the Hub's (or the proxy's) TCP handshake
-_UNREACHABLE: dict[str, str] = {}  # Hub endpoint -> why this process could not reach it ("" when it could)
+RECHECK_AFTER = 60.0  # seconds after which a long-lived process (a server) checks the Hub again
+_UNREACHABLE: dict[str, tuple[float, str]] = {}  # Hub endpoint -> (when, why it could not be reached; "": it could)
 
 
 class CheckpointNotFoundError(OSError):
@@ -85,15 +87,17 @@ def check_name(name_or_path: str | os.PathLike) -> None:
 
 
 def hub_unreachable() -> str:
-    """Why the Hub endpoint cannot be reached ("" when it can, or in offline mode), checked once per process."""
+    """Why the Hub endpoint cannot be reached ("" when it can, or in offline mode), checked once a minute."""
     from huggingface_hub import constants
 
     if constants.is_offline_mode():
         return ""
     endpoint = constants.ENDPOINT
-    if endpoint not in _UNREACHABLE:
-        _UNREACHABLE[endpoint] = _connect(endpoint)
-    return _UNREACHABLE[endpoint]
+    checked, why = _UNREACHABLE.get(endpoint, (float("-inf"), ""))
+    if time.monotonic() - checked > RECHECK_AFTER:
+        why = _connect(endpoint)
+        _UNREACHABLE[endpoint] = (time.monotonic(), why)
+    return why
 
 
 def _connect(endpoint: str) -> str:
@@ -146,7 +150,8 @@ def _hub_file(repo_id: str, filename: str, *, required: bool, **kwargs) -> Path 
             return None
         what = f"{filename} of {repo_id!r}" if required else repr(repo_id)  # an optional file: nothing is cached
         if not kwargs.get("local_files_only") and not constants.is_offline_mode():
-            why = _UNREACHABLE[constants.ENDPOINT] = "its first request failed"  # later files skip the retries
+            why = "its first request failed"  # the next files skip huggingface_hub's retries
+            _UNREACHABLE[constants.ENDPOINT] = (time.monotonic(), why)
         if why:
             raise _unreachable_error(what, why) from error
         raise CheckpointNotFoundError(
