@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import numbers
 import os
 import shutil
 import time
@@ -626,7 +627,8 @@ def read_options(path: str | os.PathLike) -> dict[str, Any]:
     return options
 
 
-_TYPES = {"int": int, "float": (int, float), "bool": bool, "str": str, "None": type(None)}
+# what each annotation accepts: numpy numbers count, and a path where a string (a file or directory) is
+_TYPES = {"int": numbers.Integral, "float": numbers.Real, "bool": bool, "str": (str, os.PathLike), "None": type(None)}
 _TYPE_NAMES = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "a string", "None": "null"}
 
 
