@@ -150,13 +150,14 @@ def test_model_config_files(category, case, change, fragment, base_model, tmp_pa
         AlbertConfig.from_pretrained(model)
 
 
-# (category, case id, --config file options, fragment of the one line)
+# (category, case id, --config file options (bytes: the whole file), fragment of the one line)
 PRETRAIN_CONFIG_CASES = [
     ("not a number", "steps-ten", {"steps": "ten"}, "run.json: steps must be a whole number, got 'ten'."),
     ("not a number", "lr-word", {"lr": "fast"}, "run.json: lr must be a number, got 'fast'."),
     ("wrong type", "bf16-string", {"bf16": "yes"}, "run.json: bf16 must be true or false, got 'yes'."),
     ("wrong type", "steps-true", {"steps": True}, "run.json: steps must be a whole number, got True."),
     ("misspelt key", "steps-typo", {"stpes": 3}, "run.json: unknown key(s) 'stpes' (did you mean 'steps'?)"),
+    ("wrong type", "not-utf-8", b'{"device": "cpu\xe9"}', "run.json is not UTF-8 text (invalid continuation byte"),
 ]  # fmt: skip
 
 
@@ -164,8 +165,11 @@ PRETRAIN_CONFIG_CASES = [
                          ids=[c[1] for c in PRETRAIN_CONFIG_CASES])  # fmt: skip
 def test_pretrain_config_files(category, case, options, fragment, tmp_path, capsys):
     run_file = tmp_path / "run.json"
-    run_file.write_text(json.dumps({"data": str(tmp_path / "d"), "tokenizer": str(tmp_path / "t"),
-                                    "output": str(tmp_path / "o"), **options}))  # fmt: skip
+    if isinstance(options, bytes):
+        run_file.write_bytes(options)
+    else:
+        run_file.write_text(json.dumps({"data": str(tmp_path / "d"), "tokenizer": str(tmp_path / "t"),
+                                        "output": str(tmp_path / "o"), **options}))  # fmt: skip
     assert fragment in _one_line(capsys, ["pretrain", "--config", str(run_file)])
     assert not (tmp_path / "o").exists()
 

@@ -617,6 +617,8 @@ def read_options(path: str | os.PathLike) -> dict[str, Any]:
         values = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise ValueError(f"{path} is not valid JSON: {error}") from error
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start}).") from None
     if not isinstance(values, dict):
         raise ValueError(f"{path} must hold a JSON object of pretraining options")
     options = {key.replace("-", "_"): value for key, value in values.items()}
