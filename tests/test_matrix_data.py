@@ -262,3 +262,16 @@ def test_output_guards_name_flags_on_the_cli_and_arguments_in_the_api(base_model
     with pytest.raises(ValueError, match="pass overwrite=True to replace it whole") as refused:
         ft.finetune(TC, base_model, train, None, taken, ft.FinetuneSettings(progress=False))
     assert "--overwrite" not in str(refused.value)
+
+
+def test_files_read_whole_keep_their_line_breaks(tmp_path):
+    from albertlite.tasks import load_examples
+
+    path = tmp_path / "train.jsonl"  # a raw U+2028 inside a JSON string, and Windows line ends
+    path.write_text(json.dumps({"text": "a\u2028b", "label": "x"}, ensure_ascii=False) + "\r\n"
+                    + json.dumps({"text": "c", "label": "y"}) + "\n", encoding="utf-8")  # fmt: skip
+    assert load_examples(path, TC) == [{"text": "a\u2028b", "label": "x"}, {"text": "c", "label": "y"}]
+    quoted = tmp_path / "train.csv"  # a quoted cell over two lines: the next row is still numbered by its line
+    quoted.write_text('text,label\n"two\nlines",x\nshort\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"train\.csv, line 4: 1 of the header's 2 columns \(no 'label'\)"):
+        load_examples(quoted, TC)

@@ -177,7 +177,7 @@ def _read_file(path: Path) -> list[tuple[str, dict[str, Any]]]:
         raise ValueError(f"{path}: unknown file type {suffix!r}; use .jsonl, .json, .csv or .tsv.")
     text = _read_text(path)
     if suffix in (".jsonl", ".ndjson"):
-        lines = enumerate(text.splitlines(), 1)
+        lines = enumerate(text.split("\n"), 1)  # not splitlines: JSON strings may hold U+2028 as is
         return [(f"{path}, line {n}", _json_line(line, path, n)) for n, line in lines if line.strip()]
     if suffix == ".json":
         try:
