@@ -174,6 +174,45 @@ def test_pretrain_config_files(category, case, options, fragment, tmp_path, caps
     assert not (tmp_path / "o").exists()
 
 
+# (category, case id, finetune --config file options (bytes: the whole file), fragment of the one line)
+FINETUNE_CONFIG_CASES = [
+    ("not a number", "lr-word", {"learning_rate": "fast"}, "ft.json: learning_rate must be a number, got 'fast'."),
+    ("wrong type", "bf16-string", {"bf16": "no"}, "ft.json: bf16 must be true or false, got 'no'."),
+    ("wrong type", "batch-float-string", {"batch_size": "32"}, "ft.json: batch_size must be a whole number, got '32'."),
+    ("misspelt key", "lr-typo", {"learnig_rate": 0.1},
+     "ft.json: unknown key(s) 'learnig_rate' (did you mean 'learning_rate'?)"),
+    ("wrong type", "not-an-object", b"[1, 2]", "ft.json must hold a JSON object of fine-tuning settings"),
+    ("wrong type", "not-utf-8", b'{"device": "cpu\xe9"}', "ft.json is not UTF-8 text"),
+]  # fmt: skip
+
+
+def _finetune_argv(base_model, tmp_path, *flags: str) -> list[str]:
+    train = tmp_path / "train.jsonl"
+    train.write_bytes(_jsonl({"text": "alice good", "label": "pos"}, {"text": "bob bad", "label": "neg"}))
+    return ["finetune", "--task", TC, "--model", str(base_model), "--train", str(train), "--output",
+            str(tmp_path / "out"), "--no-progress", *flags]  # fmt: skip
+
+
+@pytest.mark.parametrize(("category", "case", "options", "fragment"), FINETUNE_CONFIG_CASES,
+                         ids=[c[1] for c in FINETUNE_CONFIG_CASES])  # fmt: skip
+def test_finetune_config_files(category, case, options, fragment, base_model, tmp_path, capsys):
+    config = tmp_path / "ft.json"
+    config.write_bytes(options if isinstance(options, bytes) else json.dumps(options).encode())
+    assert fragment in _one_line(capsys, _finetune_argv(base_model, tmp_path, "--config", str(config)))
+    assert not (tmp_path / "out" / "model.safetensors").exists()
+
+
+def test_finetune_config_file_settings_apply_and_flags_win(base_model, tmp_path, capsys):
+    config = tmp_path / "ft.json"
+    config.write_text(json.dumps({"max-steps": 1, "batch_size": 4, "weight_decay": 0.0, "seed": 3}))
+    code, _, lines = _run(capsys, _finetune_argv(base_model, tmp_path, "--config", str(config), "--seed", "5"))
+    assert code == 0, lines
+    settings = json.loads((tmp_path / "out" / ft.RESULTS_FILE).read_text(encoding="utf-8"))["settings"]
+    assert (settings["max_steps"], settings["batch_size"], settings["weight_decay"], settings["seed"]) == (1, 4, 0.0, 5)
+    with pytest.raises(ValueError, match="FinetuneSettings: bf16 must be true or false, got 'no'"):
+        ft.FinetuneSettings(bf16="no")
+
+
 # (category, case id, command, --model (a name in the base model's directory, or ""), fragment of the one line)
 MODEL_PATH_CASES = [
     ("wrong type", "predict-model-config-file", "predict", "config.json", "config.json is a file: pass the directory"),

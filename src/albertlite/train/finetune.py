@@ -50,6 +50,7 @@ from albertlite.tasks.features import FeatureSettings
 from albertlite.tasks.labels import is_regression, label_values
 from albertlite.tokenization_auto import load_tokenizer
 from albertlite.train import checkpointing as ckpt
+from albertlite.train import options
 from albertlite.train.metrics_log import CURVES_FILE, METRICS_FILE, MetricsLogger, plot_curves
 from albertlite.validation import check_number
 
@@ -179,6 +180,9 @@ class FinetuneSettings:
             nearest = max(accum, self.batch_size // accum * accum)
             raise ValueError(f"--batch-size {self.batch_size} is not a multiple of --grad-accum {accum}; "
                              f"use e.g. --batch-size {nearest}.")  # fmt: skip
+        # the rest by type (a bf16 of "no" would be true): after the range checks, whose messages name the flags
+        options.check_option_types(FinetuneSettings, {f.name: getattr(self, f.name) for f in fields(self)},
+                                   "FinetuneSettings")  # fmt: skip
 
     @classmethod
     def from_recipe(cls, name: str, **overrides: Any) -> FinetuneSettings:

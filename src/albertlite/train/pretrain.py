@@ -13,7 +13,6 @@ import contextlib
 import dataclasses
 import json
 import logging
-import numbers
 import os
 import shutil
 import time
@@ -41,6 +40,7 @@ from albertlite.data.shards import IGNORE_INDEX, PretrainingShards, collate_pret
 from albertlite.optim import OPTIMIZERS, SCHEDULES, LearningRateSchedule, build_optimizer, clip_grad_norm
 from albertlite.tokenization_auto import load_tokenizer
 from albertlite.train import checkpointing as ckpt
+from albertlite.train import options
 from albertlite.train.distributed import (
     DistributedContext,
     GlobalOrder,
@@ -160,7 +160,7 @@ class PretrainConfig:
     shuffle: bool = True
 
     def __post_init__(self) -> None:
-        check_option_types(dataclasses.asdict(self), "PretrainConfig")
+        options.check_option_types(PretrainConfig, dataclasses.asdict(self), "PretrainConfig")
         positive = ("steps", "batch_size", "accumulation", "save_every", "eval_every")
         for name in positive:
             if int(getattr(self, name)) < 1:
@@ -613,34 +613,4 @@ _RECORDED_OPTIONS = (
 
 def read_options(path: str | os.PathLike) -> dict[str, Any]:
     """The options in a JSON file for :meth:`PretrainConfig.from_dict` (keys with dashes or underscores)."""
-    try:
-        values = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from error
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start}).") from None
-    if not isinstance(values, dict):
-        raise ValueError(f"{path} must hold a JSON object of pretraining options")
-    options = {key.replace("-", "_"): value for key, value in values.items()}
-    names = {f.name for f in dataclasses.fields(PretrainConfig)}
-    if set(options) - names:
-        raise unknown_keys_error(str(path), set(options) - names, names)
-    check_option_types(options, str(path))
-    return options
-
-
-# what each annotation accepts: numpy numbers count, and a path where a string (a file or directory) is
-_TYPES = {"int": numbers.Integral, "float": numbers.Real, "bool": bool, "str": (str, os.PathLike), "None": type(None)}
-_TYPE_NAMES = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "a string", "None": "null"}
-
-
-def check_option_types(options: Mapping[str, Any], where: str) -> None:
-    """Refuse an option whose value is not of its field's type (``"steps": "ten"``), naming ``where`` and the key."""
-    annotations = {f.name: str(f.type) for f in dataclasses.fields(PretrainConfig)}
-    for key, value in options.items():
-        if key not in annotations:
-            continue
-        kinds = [kind.strip() for kind in annotations[key].split("|")]
-        # bool is an int to isinstance, but true is no step count
-        if not any(isinstance(value, _TYPES[k]) and not (isinstance(value, bool) and k != "bool") for k in kinds):
-            raise ValueError(f"{where}: {key} must be {' or '.join(_TYPE_NAMES[k] for k in kinds)}, got {value!r}.")
+    return options.read_options(path, PretrainConfig, "pretraining options")
