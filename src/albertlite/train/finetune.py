@@ -124,7 +124,7 @@ class FinetuneSettings:
 
     learning_rate: float = 3e-5
     batch_size: int = 32
-    epochs: float = 3.0
+    epochs: float | None = 3.0  # None: max_steps decides (a recipe)
     max_steps: int | None = None
     warmup_ratio: float = 0.1
     warmup_steps: int | None = None
