@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints/cpu.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint format bench fixtures clean duplication
+.PHONY: demo test test-fast lint format bench bench-serve fixtures clean duplication browser
 # repeated code: no block of 6 or more lines (imports, docstrings and signatures aside) twice in src/
 DUPLICATION := $(BIN)/python -m pylint --disable=all --enable=duplicate-code --min-similarity-lines=6 \
 	--ignore-imports=yes --ignore-docstrings=yes --ignore-signatures=yes --score=no src/albertlite
@@ -21,7 +21,15 @@ $(STAMP): pyproject.toml constraints/cpu.txt
 demo: $(STAMP)
 	$(BIN)/python -m albertlite.demo
 
-test: $(STAMP)
+# The web page test drives Debian's headless chromium (tests/test_serve_page.py). CI runs as root and installs it
+# here; elsewhere the test skips when the browser is missing, and in CI (CI set, as .ci/run does) it fails instead.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "chromium/chromium-driver missing (not root): the web page test will skip"; fi
+
+test: $(STAMP) browser
 	$(BIN)/ruff check src tests scripts benchmarks
 	$(DUPLICATION)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
@@ -39,7 +47,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests scripts benchmarks
 
 bench: $(STAMP)
+	$(PIP_INSTALL) -e ".[bench]"
 	$(BIN)/python benchmarks/bench_models.py
+
+bench-serve: $(STAMP)
+	$(BIN)/python benchmarks/bench_serve.py
 
 # Reference fixtures from transformers 4.57, which cannot share a venv with 5.x.
 HF457 := .venv-hf457

@@ -2,27 +2,29 @@
 
 ALBERT-base shapes with random weights (throughput does not depend on the values). Every contender in a scenario runs
 once to warm up, then the contenders alternate for ``--rounds`` rounds, so that load from other processes falls on all
-of them alike; the tables give medians and ratios. Writes benchmarks/results/models.json and models.md.
+of them alike; the tables give medians and ratios. Writes benchmarks/results/models/<cpu kind>.json and .md (each
+CPU kind keeps its own files) and benchmarks/results/models.md, the index of every CPU kind measured.
 
-Scenarios: the varied-length batch (16 sequences, lengths lognormal around 40, at most 128, ~44% of the padded
-positions real; fixed seed) and batch 1, in fp32, bf16 and int8, onnxruntime on our exported graph (with its graph
-optimisations, and with its int8 dynamic quantization); a training step (forward, backward, AdamW) for the tiny and the
-base configs; the machine's GEMM peak (fp32 through ``F.linear``/MKL and through oneDNN, bf16) against the GFLOP/s
-each contender achieves on the real tokens.
+Contenders (benchmarks/peers.py): transformers 5 in fp32 and bf16; albertlite's plain path, fast path, bf16 and int8
+modes; ONNX Runtime on albertlite's export (plain, after its transformer optimizer, dynamic int8); OpenVINO on the same
+file in f32 and bf16 inference precision. Scenarios: the varied-length batch (16 sequences, lengths lognormal around
+40, at most 128, ~44% of the padded positions real; fixed seed), batch 1 (40 tokens) and a long batch (8 x 512). Per
+row: real tokens/s, the ratio to transformers fp32, the pooled output's cosine against transformers fp32, and GFLOP/s
+on the real tokens against the machine's measured GEMM peak of the row's precision (fp32, bf16, int8). Also a
+training step (forward, backward, AdamW) for the tiny and the base configs.
 
-Run: ``make bench`` or ``.venv/bin/python benchmarks/bench_models.py [--rounds N] [--quick]``; ``--frameworks-only``
+Run: ``make bench`` or ``.venv/bin/python benchmarks/bench_models.py [--rounds N] [--quick] [--scenarios ...]
+[--shapes tiny]``; ``--frameworks-only``
 re-measures just the TensorFlow/Flax section into the existing results.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import ctypes
 import importlib.util
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -37,9 +39,13 @@ import torch
 import transformers
 
 import albertlite
-from albertlite.fast import fast_path, optimize
+from albertlite.fast import fast_path
 from albertlite.fast.gemm import chosen_backends as gemm_choices
 from albertlite.fast.gemm import measure_gemm_gflops
+
+sys.path.insert(0, str(Path(__file__).parent))
+import machine_info
+import peers
 
 RESULTS = Path(__file__).parent / "results"
 BASE = dict(
@@ -50,29 +56,6 @@ TINY = dict(
     vocab_size=1000, embedding_size=32, hidden_size=64, num_attention_heads=4, intermediate_size=128,
     num_hidden_layers=4, max_position_embeddings=128, hidden_act="gelu_new",
 )  # fmt: skip
-
-
-# ----------------------------------------------------------------------------------------------- machine
-def machine() -> dict:
-    cpu = "unknown"
-    flags: set[str] = set()
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name") and cpu == "unknown":
-                cpu = line.split(":", 1)[1].strip()
-            if line.startswith("flags") and not flags:
-                flags = set(line.split(":", 1)[1].split())
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "isa": sorted(flags & {"avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16"}),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "albertlite": albertlite.__version__,
-        "python": platform.python_version(),
-        "torch_threads": torch.get_num_threads(),
-        "load_average_start": os.getloadavg(),
-    }
 
 
 # ----------------------------------------------------------------------------------------------- inputs
@@ -186,108 +169,97 @@ def _cosine(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 # ----------------------------------------------------------------------------------------------- scenarios
-def build_models(directory: Path) -> tuple[torch.nn.Module, torch.nn.Module]:
+def build_models(directory: Path, shapes: dict = BASE) -> tuple[torch.nn.Module, torch.nn.Module]:
     torch.manual_seed(0)
-    hf = transformers.AlbertModel(transformers.AlbertConfig(**BASE)).eval()
+    hf = transformers.AlbertModel(transformers.AlbertConfig(**shapes)).eval()
     hf.save_pretrained(directory)
     ours = albertlite.AlbertModel.from_pretrained(directory)
     return hf, ours
 
 
-def inference(hf, ours, rounds: int, onnx_dir: Path | None) -> dict:
-    batch = varied_batch()
+def long_batch(batch: int = 8, seq_len: int = 512, seed: int = 2, vocab: int = 30000) -> dict[str, torch.Tensor]:
+    rng = np.random.default_rng(seed)
+    ids = torch.from_numpy(rng.integers(5, vocab, (batch, seq_len)))
+    types = (torch.arange(seq_len)[None] >= seq_len // 2).long().expand(batch, -1).contiguous()
+    return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": types}
+
+
+# name -> (inputs, timed rounds as a multiple of --rounds, description)
+SCENARIOS: dict[str, tuple[Callable[[], dict[str, torch.Tensor]], float, str]] = {
+    "varied": (varied_batch, 1, "16 sequences, lengths lognormal around 40 (at most 128)"),
+    "batch1": (single, 2, "batch 1, 40 tokens: latency"),
+    "long": (long_batch, 0.6, "8 x 512 tokens, no padding"),
+}
+
+
+def contenders_for(hf, ours, directory: Path | None, threads: int, bf16_peers: bool) -> list[peers.Contender]:
+    contenders = peers.torch_contenders(hf, ours)
+    if directory is None:
+        return contenders
+    found = peers.available_peers()
+    onnx_path = peers.export(ours, directory)
+    if found["onnxruntime"]:
+        contenders += peers.onnxruntime_contenders(onnx_path, ours.config, threads)
+    if found["openvino"]:
+        contenders += peers.openvino_contenders(onnx_path, threads, bf16=bf16_peers)
+    return contenders
+
+
+def scenario(name: str, contenders: list[peers.Contender], hf, ours, rounds: int, peaks: dict[str, float]) -> dict:
+    make, share, description = SCENARIOS[name]
+    batch = make()
+    limit = ours.config.max_position_embeddings
+    batch = {k: v[:, :limit] % ours.config.vocab_size for k, v in batch.items()}  # --shapes tiny: its vocabulary
     mask = batch["attention_mask"]
     lengths = mask.sum(1).tolist()
     real = int(mask.sum())
-    flops = real_flops(BASE, lengths)
-    result = {
-        "batch": {"sequences": len(lengths), "padded_length": int(mask.shape[1]), "real_tokens": real,
-                  "real_fraction": real / mask.numel(), "lengths": lengths},
-    }  # fmt: skip
-
-    # Accuracy first: the same weights give the same outputs.
-    bf16_ours = optimize(ours, dtype=torch.bfloat16)
-    int8_ours = optimize(ours, quantize="int8")
-    hf_bf16 = copy.deepcopy(hf).to(torch.bfloat16)
+    flops = real_flops(vars(ours.config), lengths)
+    numpy_batch = {k: v.numpy() for k, v in batch.items()}
     with torch.inference_mode():
         ref = hf(**batch)
         with fast_path(False):
             plain = ours(**batch)
         fast = ours(**batch)
-        fast_bf16 = bf16_ours(**batch)
-        fast_int8 = int8_ours(**batch)
-        hf_bf16_out = hf_bf16(**batch)
-    result["accuracy"] = {
-        "plain_vs_hf_max_abs": _max_diff_real(plain.last_hidden_state, ref.last_hidden_state, mask),
-        "fast_vs_plain_max_abs": _max_diff_real(fast.last_hidden_state, plain.last_hidden_state, mask),
-        "fast_vs_hf_pooled_max_abs": float((fast.pooler_output - ref.pooler_output).abs().max()),
-        "bf16_fast_pooled_cosine_vs_fp32": _cosine(fast_bf16.pooler_output, ref.pooler_output),
-        "hf_bf16_pooled_cosine_vs_fp32": _cosine(hf_bf16_out.pooler_output, ref.pooler_output),
-        "int8_fast_pooled_cosine_vs_fp32": _cosine(fast_int8.pooler_output, ref.pooler_output),
-        "int8_fast_max_abs_real_vs_fp32": _max_diff_real(fast_int8.last_hidden_state, ref.last_hidden_state, mask),
-    }
-
-    contenders = {
-        "hf fp32": _call(hf, batch),
-        "albertlite plain fp32": _call(ours, batch, plain=True),
-        "albertlite fast fp32": _call(ours, batch),
-        "hf bf16": _call(hf_bf16, batch),
-        "albertlite optimize bf16": _call(bf16_ours, batch),
-        "albertlite optimize int8": _call(int8_ours, batch),
-    }
-    numpy_batch = {k: v.numpy() for k, v in batch.items()}
-    if onnx_dir is not None:
-        contenders.update(onnx_contenders(ours, onnx_dir, numpy_batch, result))
-    timings = alternate(contenders, rounds)
-    for entry in timings.values():
-        entry["real_tokens_per_s"] = real / entry["median_s"]
-        entry["gflops_on_real_tokens"] = flops / entry["median_s"] / 1e9
-    result["varied_batch"] = timings
-    result["ratios"] = {
-        "fast fp32 / hf fp32": timings["hf fp32"]["median_s"] / timings["albertlite fast fp32"]["median_s"],
-        "plain fp32 / hf fp32": timings["hf fp32"]["median_s"] / timings["albertlite plain fp32"]["median_s"],
-        "optimize bf16 / hf bf16": timings["hf bf16"]["median_s"] / timings["albertlite optimize bf16"]["median_s"],
-        "optimize int8 / hf fp32": timings["hf fp32"]["median_s"] / timings["albertlite optimize int8"]["median_s"],
-    }
-    one = single()
-    latency = alternate(
-        {
-            "hf fp32": _call(hf, one),
-            "albertlite fast fp32": _call(ours, one),
-            "hf bf16": _call(hf_bf16, one),
-            "albertlite optimize bf16": _call(bf16_ours, one),
-            "albertlite optimize int8": _call(int8_ours, one),
+    reference = ref.pooler_output.float().numpy()
+    timings = alternate({c.name: c.bind(numpy_batch) for c in contenders}, max(2, round(rounds * share)))
+    fp32 = timings["transformers fp32"]["median_s"]
+    for contender in contenders:
+        entry = timings[contender.name]
+        gflops = flops / entry["median_s"] / 1e9
+        entry.update(
+            precision=contender.precision,
+            real_tokens_per_s=real / entry["median_s"],
+            ratio_to_transformers_fp32=fp32 / entry["median_s"],
+            pooled_cosine_vs_fp32=_cosine_np(contender.pooled(numpy_batch), reference),
+            gflops_on_real_tokens=gflops,
+            share_of_gemm_peak=gflops / peaks[contender.precision] if peaks.get(contender.precision) else None,
+            note=contender.note,
+        )
+    return {
+        "description": description,
+        "batch": {"sequences": len(lengths), "padded_length": int(mask.shape[1]), "real_tokens": real,
+                  "real_fraction": real / mask.numel(), "lengths": lengths},
+        "accuracy": {
+            "albertlite plain vs transformers, hidden max abs (real positions)":
+                _max_diff_real(plain.last_hidden_state, ref.last_hidden_state, mask),
+            "albertlite fast vs plain, hidden max abs (real positions)":
+                _max_diff_real(fast.last_hidden_state, plain.last_hidden_state, mask),
         },
-        rounds * 2,
-    )
-    result["batch1_latency"] = {"length": 40, **latency}
+        "contenders": timings,
+    }  # fmt: skip
+
+
+def _cosine_np(a: np.ndarray, b: np.ndarray) -> float:
+    return _cosine(torch.from_numpy(np.asarray(a, dtype=np.float32)), torch.from_numpy(b))
+
+
+def inference(hf, ours, rounds: int, directory: Path | None, names: list[str], peaks: dict[str, float]) -> dict:
+    bf16 = "AVX512-BF16" in machine_info.machine()["isa"] or "AMX-BF16" in machine_info.machine()["isa"]
+    contenders = contenders_for(hf, ours, directory, torch.get_num_threads(), bf16_peers=bf16)
+    result = {name: scenario(name, contenders, hf, ours, rounds, peaks) for name in names}
+    if directory is not None:
+        result["onnx_file_mb"] = (directory / "albert.onnx").stat().st_size / 1e6
     return result
-
-
-def onnx_contenders(ours, directory: Path, batch: dict[str, np.ndarray], result: dict) -> dict:
-    import onnxruntime as ort
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    from albertlite.export.onnx import export_onnx
-
-    path = export_onnx(ours, directory / "base.onnx")
-    int8_path = directory / "base-int8.onnx"
-    quantize_dynamic(str(path), str(int8_path), weight_type=QuantType.QInt8, per_channel=True)
-    result["onnx_file_mb"] = path.stat().st_size / 1e6
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = torch.get_num_threads()
-    sessions = {
-        "onnxruntime fp32": ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"]),
-        "onnxruntime int8": ort.InferenceSession(str(int8_path), options, providers=["CPUExecutionProvider"]),
-    }
-    with torch.inference_mode():
-        reference = ours(**{k: torch.from_numpy(v) for k, v in batch.items()}).last_hidden_state.numpy()
-    mask = batch["attention_mask"].astype(bool)
-    for name, session in sessions.items():
-        out = session.run(["last_hidden_state"], batch)[0]
-        result.setdefault("accuracy", {})[f"{name} max_abs_real_vs_fast"] = float(np.abs(out - reference)[mask].max())
-    return {name: (lambda s=session: s.run(None, batch)) for name, session in sessions.items()}
 
 
 def training(config: dict, batch_size: int, seq_len: int, rounds: int) -> dict:
@@ -365,144 +337,209 @@ def frameworks(model_dir: Path, invocations: int, runs: int) -> dict:
     return out
 
 
-def gemm_peaks(rounds: int = 3) -> dict:
+def _int8_kernels(size: int = 2048) -> dict[str, Callable[[], torch.Tensor]]:
+    """The int8 products this torch build has on CPU: the dynamic-quantized linear albertlite's int8 mode runs
+    (activations quantized per call) and the plain int8 x int8 -> int32 product."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(size, size, generator=generator)
+    weight = torch.quantize_per_channel(
+        torch.randn(size, size, generator=generator), torch.full((size,), 0.02), torch.zeros(size, dtype=torch.long), 0,
+        torch.qint8,
+    )  # fmt: skip
+    packed = torch.ops.quantized.linear_prepack(weight, None)
+    kernels = {"int8 dynamic linear (albertlite int8)": lambda: torch.ops.quantized.linear_dynamic(x, packed, True)}
+    a = torch.randint(-127, 127, (size, size), dtype=torch.int8, generator=generator)
+    try:
+        torch._int_mm(a[:64, :64], a[:64, :64])
+        kernels["int8 x int8 -> int32 (torch._int_mm)"] = lambda: torch._int_mm(a, a)
+    except RuntimeError:
+        pass
+    return kernels
+
+
+def _best_gflops(fn: Callable[[], torch.Tensor], size: int = 2048, repeats: int = 3) -> float:
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
+
+
+def gemm_peaks(rounds: int = 3) -> dict[str, float]:
     """Best of ``rounds`` alternating measurements of each kernel (the peak is what the machine can give)."""
-    kernels = {"fp32 F.linear (aten)": ("aten", torch.float32), "bf16 F.linear (aten)": ("aten", torch.bfloat16)}
+    kernels: dict[str, Callable[[], float]] = {
+        "fp32 F.linear (aten)": lambda: measure_gemm_gflops("aten", dtype=torch.float32, repeats=3),
+        "bf16 F.linear (aten)": lambda: measure_gemm_gflops("aten", dtype=torch.bfloat16, repeats=3),
+    }
     if torch.backends.mkldnn.is_available():
-        kernels["fp32 oneDNN"] = ("mkldnn", torch.float32)
-        kernels["bf16 oneDNN"] = ("mkldnn", torch.bfloat16)
+        kernels["fp32 oneDNN"] = lambda: measure_gemm_gflops("mkldnn", dtype=torch.float32, repeats=3)
+        kernels["bf16 oneDNN"] = lambda: measure_gemm_gflops("mkldnn", dtype=torch.bfloat16, repeats=3)
+    for name, fn in _int8_kernels().items():
+        kernels[name] = lambda fn=fn: _best_gflops(fn)
     peaks = dict.fromkeys(kernels, 0.0)
     for _ in range(rounds):
-        for name, (backend, dtype) in kernels.items():
-            peaks[name] = max(peaks[name], measure_gemm_gflops(backend, dtype=dtype, repeats=3))
+        for name, measure in kernels.items():
+            peaks[name] = max(peaks[name], measure())
     return peaks
 
 
+def peaks_by_precision(kernels: dict[str, float]) -> dict[str, float]:
+    """The best kernel of each precision: what a contender of that precision is held against."""
+    return {p: max((v for k, v in kernels.items() if k.startswith(p)), default=0.0) for p in ("fp32", "bf16", "int8")}
+
+
 # ----------------------------------------------------------------------------------------------- report
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def scenario_table(name: str, sc: dict) -> list[str]:
+    b = sc["batch"]
+    lines = [
+        f"### {name}: {sc['description']} ({b['sequences']} x {b['padded_length']} padded, {b['real_tokens']} real "
+        f"tokens, {b['real_fraction']:.0%})",
+        "",
+        "| contender | median ms | real tokens/s | vs transformers fp32 | pooled cosine vs fp32 | GFLOP/s on real "
+        "tokens | of its precision's GEMM peak | peak RSS growth MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row, e in sc["contenders"].items():
+        lines.append(
+            f"| {row} | {e['median_s'] * 1e3:.1f} | {e['real_tokens_per_s']:.0f} | "
+            f"{e['ratio_to_transformers_fp32']:.2f}x | {e['pooled_cosine_vs_fp32']:.5f} | "
+            f"{e['gflops_on_real_tokens']:.0f} | {_percent(e['share_of_gemm_peak'])} | {e['peak_rss_growth_mb']:.0f} |"
+        )
+    lines += [""] + [f"- {k}: {v:.3g}" for k, v in sc["accuracy"].items()]
+    lines += [f"- {row}: {e['note']}" for row, e in sc["contenders"].items() if e.get("note")]
+    return [*lines, ""]
+
+
 def markdown(results: dict) -> str:
     m = results["machine"]
     lines = [
-        "# albertlite vs Hugging Face: ALBERT-base shapes, CPU",
+        f"## {m['cpu']} ({m['cpu_kind']})",
         "",
-        f"Machine: {m['cpu']}, {m['cores']} cores ({', '.join(m['isa'])}), torch {m['torch']} "
-        f"({m['torch_threads']} threads), transformers {m['transformers']}, albertlite {m['albertlite']}. "
-        f"Load average at start {m['load_average_start'][0]:.1f}, at end {m['load_average_end'][0]:.1f} "
-        "(the machine is shared; contenders alternate, so ratios are fairer than absolute figures).",
+        f"Machine: {machine_info.machine_line(m)}. Measured {results['date']}; load average at start "
+        f"{m['load_average_start'][0]:.1f}, at end {m['load_average_end'][0]:.1f}. ALBERT-base shapes, random "
+        "weights, one process; contenders warm up once, then alternate; medians.",
         "",
     ]
-    inf = results.get("inference")
-    if inf:
-        b = inf["batch"]
-        lines += [
-            f"## Varied-length batch: {b['sequences']} sequences padded to {b['padded_length']}, "
-            f"{b['real_tokens']} real tokens ({b['real_fraction']:.0%})",
-            "",
-            "| contender | median ms | real tokens/s | GFLOP/s on real tokens | peak RSS growth MB |",
-            "|---|---:|---:|---:|---:|",
-        ]
-        for name, e in inf["varied_batch"].items():
-            lines.append(
-                f"| {name} | {e['median_s'] * 1e3:.0f} | {e['real_tokens_per_s']:.0f} | "
-                f"{e['gflops_on_real_tokens']:.0f} | {e['peak_rss_growth_mb']:.0f} |"
-            )
-        lines += ["", "| ratio (speed-up) | value |", "|---|---:|"]
-        lines += [f"| {k} | {v:.2f}x |" for k, v in inf["ratios"].items()]
-        lines += ["", "Accuracy (same weights; hidden states compared at real positions):", ""]
-        lines += [f"- {k}: {v:.6g}" for k, v in inf["accuracy"].items()]
-        lines += [
-            "",
-            "Peak RSS growth is measured during one call after warm-up; onnxruntime keeps the memory arena it grew "
-            "during warm-up, so its growth reads 0. Padded positions are computed by the HF, plain and onnxruntime "
-            "contenders, skipped by the fast path; GFLOP/s counts the real tokens' FLOPs only.",
-        ]
-        if "onnx_file_mb" in inf:
-            lines.append(f"- ONNX file: {inf['onnx_file_mb']:.1f} MB (safetensors {inf['safetensors_mb']:.1f} MB)")
-        lat = inf["batch1_latency"]
-        lines += ["", f"## Batch 1, {lat['length']} tokens: latency", "", "| contender | median ms |", "|---|---:|"]
-        lines += [f"| {k} | {v['median_s'] * 1e3:.1f} |" for k, v in lat.items() if isinstance(v, dict)]
+    for name, sc in results.get("inference", {}).items():
+        if isinstance(sc, dict) and "contenders" in sc:
+            lines += scenario_table(name, sc)
+    lines += [
+        "Padded positions are computed by transformers, the plain path, ONNX Runtime and OpenVINO, skipped by "
+        "albertlite's fast path; GFLOP/s counts the real tokens' FLOPs only, against the best GEMM kernel of the "
+        "contender's precision below. Peak RSS growth: one call after warm-up (ONNX Runtime and OpenVINO keep the "
+        "arenas they grew while warming up, so theirs read near 0).",
+    ]
     if results.get("training"):
-        lines += ["", "## Training step (forward, backward, AdamW), sequence classification", ""]
-        lines += ["| config | batch x length | hf ms | albertlite ms | ratio |", "|---|---|---:|---:|---:|"]
+        lines += ["", "### Training step (forward, backward, AdamW), sequence classification", ""]
+        lines += ["| config | batch x length | transformers ms | albertlite ms | ratio |", "|---|---|---:|---:|---:|"]
         for name, t in results["training"].items():
             lines.append(
                 f"| {name} | {t['batch']} x {t['padded_length']} | {t['hf']['median_s'] * 1e3:.0f} | "
                 f"{t['albertlite']['median_s'] * 1e3:.0f} | {t['ratio albertlite / hf']:.2f}x |"
             )
-    fw = results.get("frameworks")
-    if fw:
-        lines += ["", "## TensorFlow and Flax, varied-length batch (separate processes, alternating)", ""]
-        lines += [
-            "albertlite-tf/-flax: the plain model call, which packs the batch (fast path); -plain: the padded path in "
-            "tf.function / jax.jit, as Hugging Face's classes run.",
-            "",
-            "| implementation | median ms | real tokens/s |",
-            "|---|---:|---:|",
-        ]
-        lines += [
-            f"| {k} | {v['median_s'] * 1e3:.0f} | {v['real_tokens_per_s']:.0f} |"
-            for k, v in fw.items()
-            if isinstance(v, dict) and "median_s" in v
-        ]
-        lines += [f"- {k}: {v:.2f}x" for k, v in fw.items() if k.startswith("ratio")]
-        lines += [f"- {k} failed: {v}" for k, v in fw["errors"].items()]
+    lines += frameworks_table(results.get("frameworks"))
     if results.get("gemm_peak_gflops"):
-        lines += ["", "## GEMM peak (2048^3 product)", "", "| kernel | GFLOP/s |", "|---|---:|"]
+        lines += ["", "### GEMM peak (2048^3 product)", "", "| kernel | GFLOP/s |", "|---|---:|"]
         lines += [f"| {k} | {v:.0f} |" for k, v in results["gemm_peak_gflops"].items()]
         chosen = ", ".join(f"{k}: {v}" for k, v in results.get("gemm_backends", {}).items())
         lines += ["", f"Backends the fast path measured and chose (dtype in->out features): {chosen}."]
     return "\n".join(lines) + "\n"
 
 
+def frameworks_table(fw: dict | None) -> list[str]:
+    if not fw:
+        return []
+    lines = ["", "### TensorFlow and Flax, varied-length batch (separate processes, alternating)", ""]
+    lines += [
+        "albertlite-tf/-flax: the plain model call, which packs the batch (fast path); -plain: the padded path in "
+        "tf.function / jax.jit, as Hugging Face's classes run.",
+        "",
+        "| implementation | median ms | real tokens/s |",
+        "|---|---:|---:|",
+    ]
+    lines += [
+        f"| {k} | {v['median_s'] * 1e3:.0f} | {v['real_tokens_per_s']:.0f} |"
+        for k, v in fw.items()
+        if isinstance(v, dict) and "median_s" in v
+    ]
+    lines += [f"- {k}: {v:.2f}x" for k, v in fw.items() if k.startswith("ratio")]
+    return lines + [f"- {k} failed: {v}" for k, v in fw["errors"].items()]
+
+
+def write_results(results: dict, out: Path) -> Path:
+    """This CPU kind's files under ``out/models/``, then the index of every CPU kind measured so far."""
+    kind = results["machine"]["cpu_kind"]
+    json_path = machine_info.results_path(out, "models", kind, ".json")
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(results, indent=1) + "\n")
+    json_path.with_suffix(".md").write_text(markdown(results))
+    index = ["# albertlite and its peers on CPU, one section per CPU kind measured", ""]
+    for path in machine_info.all_results(out, "models"):
+        index.append(path.with_suffix(".md").read_text())
+    (out / "models.md").write_text("\n".join(index))
+    return json_path
+
+
 def update_frameworks(out: Path) -> None:
-    """Re-measure the TF/Flax section alone and write it into the existing results (the rest is kept)."""
-    results = json.loads((out / "models.json").read_text())
+    """Re-measure the TF/Flax section alone and write it into this CPU kind's results (the rest is kept)."""
+    kind = machine_info.machine()["cpu_kind"]
+    results = json.loads(machine_info.results_path(out, "models", kind, ".json").read_text())
     with tempfile.TemporaryDirectory() as tmp:
         hf, ours = build_models(Path(tmp) / "base")
         del hf, ours
         results["frameworks"] = frameworks(Path(tmp) / "base", invocations=2, runs=3)
         results["frameworks"]["load_average_end"] = os.getloadavg()
-    (out / "models.json").write_text(json.dumps(results, indent=1) + "\n")
-    (out / "models.md").write_text(markdown(results))
+    write_results(results, out)
     print(json.dumps(results["frameworks"], indent=1))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="Alternating timed rounds per scenario.")
-    parser.add_argument("--quick", action="store_true", help="Skip onnxruntime and the base training step.")
+    parser.add_argument("--quick", action="store_true", help="Skip ONNX Runtime, OpenVINO and the base training step.")
+    parser.add_argument("--scenarios", nargs="+", choices=list(SCENARIOS), default=list(SCENARIOS))
+    parser.add_argument(
+        "--shapes", choices=("base", "tiny"), default="base", help="tiny: a quick check that the script runs."
+    )
     parser.add_argument("--frameworks", action="store_true", help="Also TF and Flax vs Hugging Face 4.57 (slow).")
     parser.add_argument(
         "--frameworks-only",
         action="store_true",
-        help="Run only the TF/Flax section and replace it in an existing models.json (and models.md).",
+        help="Run only the TF/Flax section and replace it in this CPU kind's results.",
     )
-    parser.add_argument("--out", type=Path, default=RESULTS, help="Directory for models.json and models.md.")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="Directory for the results (models/<cpu kind>.*).")
     args = parser.parse_args()
     if args.frameworks_only:
         update_frameworks(args.out)
         return
     return_freed_memory_to_the_os()
-    results: dict = {"machine": machine()}
+    results: dict = {"machine": machine_info.machine(), "date": time.strftime("%Y-%m-%d")}
     results["gemm_peak_gflops"] = gemm_peaks()
+    results["gemm_peak_by_precision"] = peaks_by_precision(results["gemm_peak_gflops"])
     print(json.dumps(results, indent=1))
     with tempfile.TemporaryDirectory() as tmp:
-        hf, ours = build_models(Path(tmp) / "base")
-        onnx_dir = None if args.quick else Path(tmp)
-        results["inference"] = inference(hf, ours, args.rounds, onnx_dir)
+        hf, ours = build_models(Path(tmp) / "base", BASE if args.shapes == "base" else TINY)
+        directory = None if args.quick else Path(tmp)
+        results["inference"] = inference(
+            hf, ours, args.rounds, directory, args.scenarios, results["gemm_peak_by_precision"]
+        )
         results["inference"]["safetensors_mb"] = (Path(tmp) / "base" / "model.safetensors").stat().st_size / 1e6
         del hf, ours
         if args.frameworks:
             results["frameworks"] = frameworks(Path(tmp) / "base", invocations=2, runs=3)
-    print(json.dumps(results["inference"]["ratios"], indent=1))
     results["training"] = {"tiny": training(TINY, 16, 64, args.rounds)}
     if not args.quick:
         results["training"]["base"] = training(BASE, 8, 64, max(2, args.rounds // 2))
     results["gemm_backends"] = {f"{dtype} {k}->{n}": name for (_, dtype, k, n), name in gemm_choices().items()}
     results["machine"]["load_average_end"] = os.getloadavg()
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "models.json").write_text(json.dumps(results, indent=1) + "\n")
-    (args.out / "models.md").write_text(markdown(results))
-    print(markdown(results))
+    path = write_results(results, args.out)
+    print(path.with_suffix(".md").read_text())
 
 
 if __name__ == "__main__":

@@ -254,6 +254,20 @@ def test_shape_mismatch_is_refused(tmp_path):
         modeling_flax.FlaxAlbertModel.from_pretrained(tmp_path, intermediate_size=38)
 
 
+def test_parameter_layout_is_the_checkpoint_layout():
+    """Every head's parameter paths and shapes, as jax.tree_util key paths, equal the pre-rewrite layout."""
+    fixture = json.loads((FIXTURES / "flax_param_layout.json").read_text())["layouts"]
+    config = tiny_config("relative_key_query", num_labels=3)
+    assert sorted(fixture) == sorted(HEADS)
+    for head in HEADS:
+        params = getattr(modeling_flax, f"Flax{head}")(config).params
+        layout = {
+            jax.tree_util.keystr(path, simple=True, separator="/"): list(leaf.shape)
+            for path, leaf in jax.tree_util.tree_leaves_with_path(params)
+        }
+        assert layout == fixture[head], head
+
+
 # ------------------------------------------------------------------------------------------ one traced layer
 def _forward_jaxpr(num_layers: int):
     config = tiny_config("groups_inner", num_hidden_layers=num_layers, num_hidden_groups=2)
@@ -293,6 +307,78 @@ def test_layer_is_traced_once_whatever_the_depth():
     assert any(eq.primitive.name == "scan" for eq in jax.make_jaxpr(forward)(params, ids).jaxpr.eqns)
     # Generous bound: an unrolled 24-layer model compiles several times slower than a 4-layer one.
     assert compile_seconds[24] < 2.0 * compile_seconds[4] + 0.5, compile_seconds
+
+
+# ------------------------------------------------------------------------------------------ packed rows (segment ids)
+SLOTS = (slice(0, 5), slice(5, 9))  # where _two_sequences puts its two sequences in the packed row
+
+
+def _two_sequences(config, lengths=(5, 4), row_len=12, seed=0) -> tuple[list[dict], dict]:
+    """Two sequences alone ((1, n) inputs each) and packed into one padded row with segment ids 1, 2 (0: padding)."""
+    rng = np.random.default_rng(seed)
+    alone = [
+        {"input_ids": rng.integers(5, config.vocab_size, (1, n)), "token_type_ids": (np.arange(n)[None] >= n // 2) * 1}
+        for n in lengths
+    ]
+    pad = row_len - sum(lengths)
+    packed = {
+        "input_ids": np.concatenate([a["input_ids"] for a in alone] + [np.zeros((1, pad), int)], axis=1),
+        "token_type_ids": np.concatenate([a["token_type_ids"] for a in alone] + [np.zeros((1, pad), int)], axis=1),
+        "position_ids": np.concatenate([np.arange(n) for n in lengths] + [np.zeros(pad, int)])[None],
+        "segment_ids": np.repeat([1, 2, 0], [*lengths, pad])[None],
+        "attention_mask": (np.arange(row_len) < sum(lengths))[None] * 1,
+    }
+    return alone, packed
+
+
+@pytest.mark.parametrize("config_name", ["groups_inner", "relative_key_query"])
+def test_packed_row_equals_each_sequence_alone(config_name):
+    config = tiny_config(config_name)
+    model = modeling_flax.FlaxAlbertModel(config, seed=1)
+    alone, packed = _two_sequences(config)
+    out = model(**packed, output_hidden_states=True)
+    for sequence, slots in zip(alone, SLOTS):
+        expected = model(**sequence, output_hidden_states=True)
+        for ours, theirs in zip(out.hidden_states, expected.hidden_states, strict=True):
+            np.testing.assert_allclose(np.asarray(ours)[:, slots], np.asarray(theirs), atol=1e-5, rtol=0)
+        np.testing.assert_allclose(np.asarray(out.last_hidden_state)[:, slots], expected.last_hidden_state, atol=1e-5)
+        if sequence is alone[0]:  # the pooler reads the row's first token: the first sequence's
+            np.testing.assert_allclose(np.asarray(out.pooler_output), expected.pooler_output, atol=1e-5, rtol=0)
+
+    apply = jax.jit(lambda params, batch: model.module.apply({"params": params}, **batch).last_hidden_state)
+    np.testing.assert_allclose(apply(model.params, packed), np.asarray(out.last_hidden_state), atol=1e-6)  # the module
+    # Without the restriction (one segment for every real token) the two sequences see each other.
+    unrestricted = model(**{**packed, "segment_ids": packed["attention_mask"]}, output_hidden_states=True)
+    changed = np.abs(np.asarray(unrestricted.last_hidden_state) - np.asarray(out.last_hidden_state)).max(axis=-1)
+    assert changed[:, :9].min() > 1e-3  # every real token
+
+
+@pytest.mark.parametrize(
+    ("head", "field"),
+    [
+        ("AlbertForMaskedLM", "logits"),
+        ("AlbertForTokenClassification", "logits"),
+        ("AlbertForQuestionAnswering", "start_logits"),
+        ("AlbertForSequenceClassification", "logits"),
+        ("AlbertForMultipleChoice", "logits"),
+    ],
+)
+def test_heads_take_segment_ids(head, field):
+    """Per-token outputs equal each sequence run alone; sequence-level ones the row's first sequence alone."""
+    config = tiny_config("groups_inner", num_labels=3)
+    model = getattr(modeling_flax, f"Flax{head}")(config, seed=2)
+    alone, packed = _two_sequences(config)
+    first = alone[0]
+    if head == "AlbertForMultipleChoice":  # two choices, each a packed row: (1, 2, 12) against (1, 2, 5) alone
+        alone_2, packed_2 = _two_sequences(config, seed=1)
+        packed = {k: np.stack([packed[k], packed_2[k]], axis=1) for k in packed}
+        first = {k: np.stack([first[k], alone_2[0][k]], axis=1) for k in first}
+    out = np.asarray(getattr(model(**packed), field))
+    if head in ("AlbertForSequenceClassification", "AlbertForMultipleChoice"):
+        np.testing.assert_allclose(out, np.asarray(getattr(model(**first), field)), atol=1e-5, rtol=0)
+        return
+    for sequence, slots in zip(alone, SLOTS):
+        np.testing.assert_allclose(out[:, slots], np.asarray(getattr(model(**sequence), field)), atol=1e-5, rtol=0)
 
 
 # ------------------------------------------------------------------------------------------ jit, training, bf16
@@ -434,6 +520,26 @@ def test_bad_input_raises_the_pytorch_value_error(build, message):
     pt_inputs = {k: torch.from_numpy(np.asarray(v)) for k, v in build().items()}
     with pytest.raises(ValueError, match=message):
         pt_model(**pt_inputs)
+
+
+# (category, case id, keyword arguments of a FlaxAlbertModel call, exception, fragment of its message)
+SEGMENT_IDS_CASES = [
+    ("wrong type", "segment-ids-float", dict(input_ids=np.ones((1, 4), int), segment_ids=np.ones((1, 4))),
+     ValueError, "segment_ids must hold integer segment ids, got dtype float"),
+    ("too long", "segment-ids-longer", dict(input_ids=np.ones((2, 4), int), segment_ids=np.ones((2, 5), int)),
+     ValueError, "segment_ids has shape (2, 5) but the input has shape (2, 4); pass one segment id per token"),
+    ("empty", "segment-ids-empty", dict(input_ids=np.ones((1, 4), int), segment_ids=np.array([], int)),
+     ValueError, "segment_ids has shape (0,) but the input has shape (1, 4)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("category", "case_id", "kwargs", "error", "fragment"), SEGMENT_IDS_CASES, ids=[c[1] for c in SEGMENT_IDS_CASES]
+)
+def test_bad_segment_ids_are_refused(category, case_id, kwargs, error, fragment):
+    with pytest.raises(error) as raised:
+        modeling_flax.FlaxAlbertModel(tiny_config())(**kwargs)
+    assert fragment in str(raised.value)
 
 
 def test_shapes_are_still_checked_under_jit():

@@ -20,6 +20,8 @@ from albertlite.train.metrics_log import read_metrics
 
 from .helpers.pretrain import TINY_MODEL, build_tiny_corpus, cli_args, tiny_options
 
+# Runs in this process train as the CLI does by default (the padding-free path), like the subprocesses here.
+USES_FAST_PATH = True
 REPO = Path(__file__).resolve().parents[1]
 
 

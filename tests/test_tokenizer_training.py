@@ -111,6 +111,21 @@ def test_cli_trains_a_directory(corpus, tmp_path, capsys):
     assert AlbertTokenizer.from_pretrained(out).encode("the module") == tok.encode("the module")
 
 
+def test_soft_vocab_limit_trains_what_the_corpus_gives(tmp_path, capsys):
+    small = tmp_path / "small.txt"
+    small.write_text("the quick brown fox jumps over the lazy dog.\na second line of text here, with words.\n")
+    tok = train_tokenizer([small], vocab_size=8000, hard_vocab_limit=False)
+    assert tok.vocab_size == 47 and tok.mask_token_id == 4  # the most SentencePiece names in the hard limit's error
+    out = tmp_path / "tok"
+    argv = ["tokenizer", "train", "--input", str(small), "--vocab-size", "8000", "--output", str(out)]
+    assert main(argv) == 2 and "at most 47 pieces" in capsys.readouterr().err
+    assert main([*argv, "--soft-vocab-limit"]) == 0
+    assert "Saved a 47-piece tokenizer" in capsys.readouterr().out
+    assert AlbertTokenizerFast.from_pretrained(out).encode("the fox") == AlbertTokenizer.from_pretrained(out).encode(
+        "the fox"
+    )
+
+
 def test_cli_reports_bad_input(tmp_path, capsys):
     code = main(["tokenizer", "train", "--input", str(tmp_path / "nope.txt"), "--output", str(tmp_path / "o")])
     assert code == 2

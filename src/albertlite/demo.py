@@ -409,6 +409,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice).")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    # piped (make demo | tee log), stdout is block-buffered: the steps' lines would land after the progress lines
+    # (stderr, every few seconds; albertlite.progress) they introduce
+    if hasattr(sys.stdout, "reconfigure"):  # not on every replacement stream
+        sys.stdout.reconfigure(line_buffering=True)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     # "newly initialised" head weights are expected when a pretrained body gets a task head
     logging.getLogger("albertlite").setLevel(logging.ERROR)

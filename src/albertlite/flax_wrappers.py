@@ -10,6 +10,7 @@ Axis legend: B batch, C choices, S sequence length, N heads, L applied layers (n
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
@@ -25,7 +26,7 @@ import numpy as np
 from albertlite.checkpoints import flax_names
 from albertlite.checkpoints.flax_io import FlaxCheckpointIO
 from albertlite.config import AlbertConfig
-from albertlite.fast.packed_flax import Packing, plan_packing_for_call
+from albertlite.fast.packed_flax import Packing, packed_base_calls, plan_packing_for_call
 from albertlite.flax_ops import check_labels, uses_dropout
 from albertlite.heads import HeadSpec
 from albertlite.validation import InputSummary, validate_inputs
@@ -71,23 +72,25 @@ def _jitted_apply(module_class: type[nn.Module], config_json: str, dtype_name: s
         head_mask: Array | None,
         rngs: dict[str, Array],
         labels: dict[str, Array],
+        segment_ids: Array | None,
         packing: Packing | None,
         *,
         deterministic: bool,
         output_attentions: bool,
         output_hidden_states: bool,
     ) -> Any:
-        return module.apply(
-            {"params": params},
-            *inputs,
-            head_mask=head_mask,
-            deterministic=deterministic,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
-            packing=packing,
-            rngs=rngs,
-            **labels,
-        )
+        with contextlib.nullcontext() if packing is None else packed_base_calls(packing):
+            return module.apply(
+                {"params": params},
+                *inputs,
+                head_mask=head_mask,
+                deterministic=deterministic,
+                output_attentions=output_attentions,
+                output_hidden_states=output_hidden_states,
+                segment_ids=segment_ids,
+                rngs=rngs,
+                **labels,
+            )
 
     return jax.jit(apply, static_argnames=("deterministic", "output_attentions", "output_hidden_states"))
 
@@ -192,6 +195,8 @@ class FlaxAlbertPreTrainedModel(FlaxCheckpointIO):
         output_attentions: bool = False,
         output_hidden_states: bool = False,
         return_dict: bool = True,
+        *,
+        segment_ids: Any = None,
         **labels: Any,
     ) -> Any:
         """Run the model; label keyword arguments (``spec.label_names``) add the loss, as the PyTorch heads.
@@ -206,6 +211,8 @@ class FlaxAlbertPreTrainedModel(FlaxCheckpointIO):
             output_attentions / output_hidden_states: also return them (one per applied layer; hidden
                 states start with the projected embedding).
             return_dict: False returns ``outputs.to_tuple()``.
+            segment_ids: as input_ids, for rows that pack several sequences (Flax lm1b's ``inputs_segmentation``):
+                a token attends only within its segment; give ``position_ids`` restarting per segment.
 
         Returns:
             The head's output dataclass (a registered pytree, so jitted functions may return it).
@@ -217,17 +224,21 @@ class FlaxAlbertPreTrainedModel(FlaxCheckpointIO):
                 f"its label arguments are {list(self.spec.label_names)}."
             )
         inputs = self._prepare_inputs(input_ids, attention_mask, token_type_ids, position_ids, head_mask)
+        segment_ids = self._prepare_segment_ids(segment_ids, inputs[0])
         labels = {name: _as_array(value) for name, value in labels.items() if value is not None}
         check_labels(self.spec, self.config, labels, inputs[0].shape)
         if train and dropout_rng is None and uses_dropout(self.config):
             raise ValueError("train=True applies dropout and needs dropout_rng (a jax.random key).")
+        # The fast path reproduces inference without head mask, attentions or loss; packed rows it leaves as they are.
+        plain_only = train or output_attentions or head_mask is not None or bool(labels) or segment_ids is not None
         outputs = _jitted_apply(type(self.module), self.config.to_json_string(), self.dtype.name)(
             self.params if params is None else params,
             inputs,
             None if head_mask is None else self._expand_head_mask(_as_array(head_mask)),
             {} if dropout_rng is None else {"dropout": dropout_rng},
             labels,
-            None if train or output_attentions or head_mask is not None or labels else self._packing(inputs),
+            segment_ids,
+            None if plain_only else self._packing(inputs),
             deterministic=not train,
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
@@ -272,6 +283,22 @@ class FlaxAlbertPreTrainedModel(FlaxCheckpointIO):
             position_ids = jnp.arange(shape[-1], dtype=jnp.int32)
         position_ids = jnp.broadcast_to(position_ids, shape)
         return tuple(x.astype(jnp.int32) for x in (input_ids, attention_mask, token_type_ids, position_ids))
+
+    @staticmethod
+    def _prepare_segment_ids(segment_ids: Any, input_ids: Array) -> Array | None:
+        if segment_ids is None:
+            return None
+        segment_ids = _as_array(segment_ids)
+        if segment_ids.shape != input_ids.shape:
+            raise ValueError(
+                f"segment_ids has shape {tuple(segment_ids.shape)} but the input has shape {tuple(input_ids.shape)}; "
+                "pass one segment id per token (e.g. [[1, 1, 1, 2, 2, 0]] for two packed sequences and padding)."
+            )
+        if not jnp.issubdtype(segment_ids.dtype, jnp.integer):
+            raise ValueError(
+                f"segment_ids must hold integer segment ids, got dtype {segment_ids.dtype}; pass e.g. an int32 array."
+            )
+        return segment_ids.astype(jnp.int32)
 
     def _expand_head_mask(self, head_mask: Array) -> Array:
         # validate_inputs accepted (N,) or (L, N): one row per applied layer.

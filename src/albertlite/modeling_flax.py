@@ -9,10 +9,12 @@ Parameter paths equal the PyTorch state_dict names (``albert/encoder/albert_laye
 attention/query/kernel`` is ``albert.encoder.albert_layer_groups.0.albert_layers.0.attention.query.weight``
 transposed), so conversion is the rule in ``albertlite.checkpoints.flax_names``.
 
-The shared layer is traced once: the transformer runs ``lax.scan`` over the L applied layers and, when there are
-several groups or inner layers, stacks their parameters and selects each step's (group, inner layer) by index. A
-forward pass therefore has the same jaxpr for 4 and for 24 layers (transformers 4.x unrolled them: its compile time
-grows with depth).
+Every parameter is created by the module that uses it, at its PyTorch path. The transformer runs each group's
+applications as one lifted ``nn.scan`` that broadcasts the group's parameters (no stacked layer axis), so a forward
+pass has the same jaxpr for 4 and for 24 layers (transformers 4.x unrolled them: its compile time grows with depth).
+
+Packed batches are model inputs, as in Flax's lm1b example: ``segment_ids`` keeps attention within each sequence
+of a row, ``position_ids`` restart per sequence.
 
 Only the linen modules live here. The user-facing classes at the end (``FlaxAlbert*``, Hugging Face's Flax API:
 ``model(input_ids, ...)``, ``.params``, ``.module``, ``from_pretrained`` / ``save_pretrained``) only name their module
@@ -31,10 +33,8 @@ from typing import Any, ClassVar
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from albertlite.config import AlbertConfig
-from albertlite.fast.packed_flax import Packing, packed_forward
 from albertlite.flax_ops import (
     ACTIVATIONS,
     FlaxAlbertForPreTrainingOutput,
@@ -57,7 +57,6 @@ from albertlite.outputs import (
 )
 
 Array = jax.Array
-Params = dict[str, Any]
 
 
 def _normal(config: AlbertConfig) -> Callable[..., Array]:
@@ -199,24 +198,20 @@ class FlaxAlbertLayer(nn.Module):
 
 # ----------------------------------------------------------------------------------------------- group
 class FlaxAlbertLayerList(nn.Module):
-    """The inner layers of one group, named "0".."J-1" (PyTorch ``albert_layers`` ModuleList)."""
+    """PyTorch's ``albert_layers`` ModuleList: a group's J inner layers named "0".."J-1" (a list attribute of the
+    group would name them ``albert_layers_0``...), so that paths are the state_dict's."""
 
     config: AlbertConfig
     dtype: Any = jnp.float32
 
     def setup(self) -> None:
         self.layers = [
-            FlaxAlbertLayer(self.config, self.dtype, name=str(i)) for i in range(self.config.inner_group_num)
+            FlaxAlbertLayer(self.config, self.dtype, name=str(j)) for j in range(self.config.inner_group_num)
         ]
-
-    def __call__(self, hidden_states: Array, mask_bias: Array) -> None:
-        # Only used at initialisation to create every layer's parameters; the transformer's scan runs them.
-        for layer in self.layers:
-            layer(hidden_states, mask_bias, None, True)
 
 
 class FlaxAlbertLayerGroup(nn.Module):
-    """One parameter group (PyTorch ``AlbertLayerGroup``)."""
+    """One parameter group (PyTorch ``AlbertLayerGroup``): its inner layers applied in order."""
 
     config: AlbertConfig
     dtype: Any = jnp.float32
@@ -224,12 +219,22 @@ class FlaxAlbertLayerGroup(nn.Module):
     def setup(self) -> None:
         self.albert_layers = FlaxAlbertLayerList(self.config, self.dtype)
 
-    def __call__(self, hidden_states: Array, mask_bias: Array) -> None:
-        self.albert_layers(hidden_states, mask_bias)
+    def __call__(
+        self, hidden_states: Array, mask_bias: Array, head_mask: Array | None, deterministic: bool
+    ) -> tuple[Array, Array, Array]:
+        """(B, S, H) and head_mask (J, N) or None -> the last hidden state, every inner layer's (J, B, S, H) and its
+        attentions (J, B, N, S, S)."""
+        states, attentions = [], []
+        for j, layer in enumerate(self.albert_layers.layers):
+            rows = None if head_mask is None else head_mask[j]
+            hidden_states, probs = layer(hidden_states, mask_bias, rows, deterministic)
+            states.append(hidden_states)
+            attentions.append(probs)
+        return hidden_states, jnp.stack(states), jnp.stack(attentions)
 
 
 class FlaxAlbertLayerGroups(nn.Module):
-    """The parameter groups, named "0".."G-1" (PyTorch ``albert_layer_groups`` ModuleList)."""
+    """PyTorch's ``albert_layer_groups`` ModuleList: the G groups, named "0".."G-1"; the transformer runs them."""
 
     config: AlbertConfig
     dtype: Any = jnp.float32
@@ -239,20 +244,21 @@ class FlaxAlbertLayerGroups(nn.Module):
             FlaxAlbertLayerGroup(self.config, self.dtype, name=str(g)) for g in range(self.config.num_hidden_groups)
         ]
 
-    def __call__(self, hidden_states: Array, mask_bias: Array) -> None:
-        for group in self.groups:
-            group(hidden_states, mask_bias)
-
 
 # ----------------------------------------------------------------------------------------------- transformer
-def layer_schedule(config: AlbertConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(group, inner layer) of each of the L applied layers, in execution order: the weight-sharing plan."""
-    groups, inner = zip(*config.layer_schedule())
-    return np.asarray(groups, np.int32), np.asarray(inner, np.int32)
+def group_runs(config: AlbertConfig) -> list[tuple[int, int, int]]:
+    """(group, first, end) of each group's applications, in execution order: the original's rule gives every group
+    one contiguous run (config.layer_schedule() is the same plan, layer by layer)."""
+    groups = [config.group_of_layer(i) for i in range(config.num_hidden_layers)]
+    return [(g, groups.index(g), len(groups) - groups[::-1].index(g)) for g in range(config.num_hidden_groups)]
 
 
 class FlaxAlbertTransformer(nn.Module):
-    """Projection E -> H, then the applied layers as one ``lax.scan`` over the shared parameters."""
+    """Projection E -> H, then each group's run of applications as one lifted ``nn.scan`` over its (shared) layers.
+
+    The scan broadcasts the group's parameters, so they keep their PyTorch paths (no stacked layer axis), and
+    traces the group once: the jaxpr holds G x J layers whatever num_hidden_layers (transformers 4.x unrolled them).
+    """
 
     config: AlbertConfig
     dtype: Any = jnp.float32
@@ -270,52 +276,38 @@ class FlaxAlbertTransformer(nn.Module):
         output_attentions: bool,
         output_hidden_states: bool,
     ) -> tuple[Array, tuple[Array, ...] | None, tuple[Array, ...] | None]:
+        """``head_mask``: (L, N), row l for the l-th applied layer, or None."""
         hidden_states = self.embedding_hidden_mapping_in(embeddings)  # (B, S, H)
-        if self.is_initializing():
-            self.albert_layer_groups(hidden_states, mask_bias)
-        groups, inner = layer_schedule(self.config)
-        num_applied = len(groups)
-        keys = None
-        if not deterministic and self._uses_dropout():
-            keys = jax.random.split(self.make_rng("dropout"), num_applied)
-        layer = FlaxAlbertLayer(self.config, self.dtype, parent=None)  # applied functionally inside the scan
-        select = self._layer_selector()
+        inner = self.config.inner_group_num
+        head_rows = None if head_mask is None else head_mask.reshape(-1, inner, head_mask.shape[-1])  # (L / J, J, N)
 
-        def step(hidden: Array, xs: tuple) -> tuple[Array, tuple]:
-            group, index, head_row, key = xs
-            params = select(group, index)
-            rngs = {} if key is None else {"dropout": key}
-            hidden, probs = layer.apply({"params": params}, hidden, mask_bias, head_row, deterministic, rngs=rngs)
-            return hidden, (hidden if output_hidden_states else None, probs if output_attentions else None)
+        def apply_group(group: FlaxAlbertLayerGroup, hidden: Array, mask_bias: Array, rows: Array | None) -> tuple:
+            hidden, states, attentions = group(hidden, mask_bias, rows, deterministic)
+            return hidden, (states if output_hidden_states else None, attentions if output_attentions else None)
 
-        xs = (jnp.asarray(groups), jnp.asarray(inner), head_mask, keys)
-        last, (all_hidden, all_attentions) = jax.lax.scan(step, hidden_states, xs)
-        hidden_tuple = None
-        if output_hidden_states:  # the projected embedding, then one entry per applied layer
-            hidden_tuple = (hidden_states, *(all_hidden[k] for k in range(num_applied)))
-        attention_tuple = tuple(all_attentions[k] for k in range(num_applied)) if output_attentions else None
-        return last, hidden_tuple, attention_tuple
-
-    def _layer_selector(self) -> Callable[[Array, Array], Params]:
-        """A function (group, inner index) -> that layer's parameters, usable inside the scan."""
-        tree = self.albert_layer_groups.variables["params"]
-        config = self.config
-        if config.num_hidden_groups == 1 and config.inner_group_num == 1:
-            shared = tree["0"]["albert_layers"]["0"]  # the released models: one layer, nothing to select
-            return lambda group, index: shared
-        rows = [
-            [tree[str(g)]["albert_layers"][str(i)] for i in range(config.inner_group_num)]
-            for g in range(config.num_hidden_groups)
-        ]
-        stacked = jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *[self._stack(row) for row in rows])
-        return lambda group, index: jax.tree_util.tree_map(lambda leaf: leaf[group, index], stacked)  # (G, J, ...)
+        last, outputs = hidden_states, []
+        for group, first, end in group_runs(self.config):
+            scan = nn.scan(
+                apply_group,
+                variable_broadcast="params",
+                split_rngs={"params": False, "dropout": True},  # one dropout key per application
+                in_axes=(nn.broadcast, 0),
+                length=end - first,
+            )
+            rows = None if head_rows is None else head_rows[first:end]
+            last, run_outputs = scan(self.albert_layer_groups.groups[group], last, mask_bias, rows)
+            outputs.append(run_outputs)  # each (applications, J, ...) or None
+        states, attentions = (self._per_layer([run[k] for run in outputs]) for k in (0, 1))
+        hidden_tuple = (hidden_states, *states) if output_hidden_states else None  # the projection, then L layers
+        return last, hidden_tuple, tuple(attentions) if output_attentions else None
 
     @staticmethod
-    def _stack(layers: list[Params]) -> Params:
-        return jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *layers)
-
-    def _uses_dropout(self) -> bool:
-        return self.config.hidden_dropout_prob > 0 or self.config.attention_probs_dropout_prob > 0
+    def _per_layer(runs: list[Array | None]) -> list[Array]:
+        """The runs' stacked (applications, J, ...) outputs as one entry per applied layer, in execution order."""
+        if runs[0] is None:
+            return []
+        stacked = jnp.concatenate(runs)
+        return list(stacked.reshape(-1, *stacked.shape[2:]))  # L x (...)
 
 
 # ----------------------------------------------------------------------------------------------- base model
@@ -343,18 +335,21 @@ class FlaxAlbertModule(nn.Module):
         deterministic: bool = True,
         output_attentions: bool = False,
         output_hidden_states: bool = False,
-        packing: Packing | None = None,
+        segment_ids: Array | None = None,
     ) -> BaseModelOutputWithPooling:
         """(B, S) inputs -> last_hidden_state (B, S, H) and pooler_output (B, H).
 
-        ``packing`` (inference only) hands the batch, packed, to the padding-free path of albertlite.fast.packed_flax;
-        the (B, S) inputs then give only the shape of the outputs.
+        ``segment_ids`` (B, S) packs several sequences per row, as Flax's lm1b example (``inputs_segmentation``): a
+        token attends only to tokens of its own segment (and, as always, not to masked ones); ``position_ids``
+        should then restart at each segment (lm1b's ``inputs_positions``). Relative position scores use column
+        distances, right within a segment whose tokens are contiguous. The pooler reads each row's first token.
         """
-        if packing is not None:
-            return packed_forward(self, packing, input_ids.shape, output_hidden_states)
         embeddings = self.embeddings(input_ids, token_type_ids, position_ids, deterministic)  # (B, S, E)
         # Additive mask with float32's minimum, as transformers' PyTorch model.
         mask_bias = (1.0 - attention_mask.astype(jnp.float32))[:, None, None, :] * jnp.finfo(jnp.float32).min
+        if segment_ids is not None:
+            same = segment_ids[:, None, :, None] == segment_ids[:, None, None, :]  # (B, 1, S, S)
+            mask_bias = jnp.where(same, mask_bias, jnp.finfo(jnp.float32).min)
         last, hidden_states, attentions = self.encoder(
             embeddings, mask_bias, head_mask, deterministic, output_attentions, output_hidden_states
         )
@@ -366,9 +361,8 @@ class FlaxAlbertModule(nn.Module):
     def word_embedding_table(self) -> Array:
         return self.embeddings.word_embeddings.embedding  # (V, E)
 
-    # ----------------------------------------------------------------------------------------------- heads
 
-
+# ----------------------------------------------------------------------------------------------- heads
 class FlaxAlbertMLMHead(nn.Module):
     """Dense H -> E, activation, LayerNorm, decoder E -> V (tied to the word embeddings) plus ``bias``."""
 
@@ -426,24 +420,15 @@ class FlaxAlbertForPreTrainingModule(_HeadModule):
         self.sop_classifier = FlaxAlbertSOPHead(self.config, self.dtype)
 
     def __call__(
-        self,
-        input_ids: Array,
-        attention_mask: Array,
-        token_type_ids: Array,
-        position_ids: Array,
-        head_mask: Array | None = None,
-        *,
-        deterministic: bool = True,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
-        packing: Packing | None = None,
-        labels: Array | None = None,
-        sentence_order_label: Array | None = None,
-    ) -> FlaxAlbertForPreTrainingOutput:
+        self, input_ids: Array, attention_mask: Array, token_type_ids: Array, position_ids: Array,
+        head_mask: Array | None = None, *, deterministic: bool = True, output_attentions: bool = False,
+        output_hidden_states: bool = False, segment_ids: Array | None = None,
+        labels: Array | None = None, sentence_order_label: Array | None = None,
+    ) -> FlaxAlbertForPreTrainingOutput:  # fmt: skip
         outputs = self.albert(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
             position_ids=position_ids, head_mask=head_mask, deterministic=deterministic,
-            output_attentions=output_attentions, output_hidden_states=output_hidden_states, packing=packing,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states, segment_ids=segment_ids,
         )  # fmt: skip
         logits = self.predictions(outputs.last_hidden_state, self.albert.word_embedding_table())
         sop_logits = self.sop_classifier(outputs.pooler_output, deterministic)
@@ -469,23 +454,14 @@ class FlaxAlbertForMaskedLMModule(_HeadModule):
         self.predictions = FlaxAlbertMLMHead(self.config, self.dtype)
 
     def __call__(
-        self,
-        input_ids: Array,
-        attention_mask: Array,
-        token_type_ids: Array,
-        position_ids: Array,
-        head_mask: Array | None = None,
-        *,
-        deterministic: bool = True,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
-        packing: Packing | None = None,
-        labels: Array | None = None,
-    ) -> MaskedLMOutput:
+        self, input_ids: Array, attention_mask: Array, token_type_ids: Array, position_ids: Array,
+        head_mask: Array | None = None, *, deterministic: bool = True, output_attentions: bool = False,
+        output_hidden_states: bool = False, segment_ids: Array | None = None, labels: Array | None = None,
+    ) -> MaskedLMOutput:  # fmt: skip
         outputs = self.albert(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
             position_ids=position_ids, head_mask=head_mask, deterministic=deterministic,
-            output_attentions=output_attentions, output_hidden_states=output_hidden_states, packing=packing,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states, segment_ids=segment_ids,
         )  # fmt: skip
         logits = self.predictions(outputs.last_hidden_state, self.albert.word_embedding_table())  # (B, S, V)
         loss = None if labels is None else cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
@@ -501,23 +477,14 @@ class FlaxAlbertForSequenceClassificationModule(_HeadModule):
         self.classifier = _dense(self.config.num_labels, self.config, self.dtype)
 
     def __call__(
-        self,
-        input_ids: Array,
-        attention_mask: Array,
-        token_type_ids: Array,
-        position_ids: Array,
-        head_mask: Array | None = None,
-        *,
-        deterministic: bool = True,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
-        packing: Packing | None = None,
-        labels: Array | None = None,
-    ) -> SequenceClassifierOutput:
+        self, input_ids: Array, attention_mask: Array, token_type_ids: Array, position_ids: Array,
+        head_mask: Array | None = None, *, deterministic: bool = True, output_attentions: bool = False,
+        output_hidden_states: bool = False, segment_ids: Array | None = None, labels: Array | None = None,
+    ) -> SequenceClassifierOutput:  # fmt: skip
         outputs = self.albert(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
             position_ids=position_ids, head_mask=head_mask, deterministic=deterministic,
-            output_attentions=output_attentions, output_hidden_states=output_hidden_states, packing=packing,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states, segment_ids=segment_ids,
         )  # fmt: skip
         pooled = self._sentence_pooled(outputs, attention_mask)  # (B, H)
         logits = self.classifier(self.dropout(pooled, deterministic=deterministic))
@@ -534,27 +501,19 @@ class FlaxAlbertForMultipleChoiceModule(_HeadModule):
         self.classifier = _dense(1, self.config, self.dtype)
 
     def __call__(
-        self,
-        input_ids: Array,
-        attention_mask: Array,
-        token_type_ids: Array,
-        position_ids: Array,
-        head_mask: Array | None = None,
-        *,
-        deterministic: bool = True,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
-        packing: Packing | None = None,
-        labels: Array | None = None,
-    ) -> MultipleChoiceModelOutput:
+        self, input_ids: Array, attention_mask: Array, token_type_ids: Array, position_ids: Array,
+        head_mask: Array | None = None, *, deterministic: bool = True, output_attentions: bool = False,
+        output_hidden_states: bool = False, segment_ids: Array | None = None, labels: Array | None = None,
+    ) -> MultipleChoiceModelOutput:  # fmt: skip
         num_choices = input_ids.shape[1]
         input_ids, attention_mask, token_type_ids, position_ids = (
             x.reshape(-1, x.shape[-1]) for x in (input_ids, attention_mask, token_type_ids, position_ids)
         )  # (B, C, S) -> (B*C, S)
+        segment_ids = None if segment_ids is None else segment_ids.reshape(-1, segment_ids.shape[-1])
         outputs = self.albert(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
             position_ids=position_ids, head_mask=head_mask, deterministic=deterministic,
-            output_attentions=output_attentions, output_hidden_states=output_hidden_states, packing=packing,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states, segment_ids=segment_ids,
         )  # fmt: skip
         pooled = self._sentence_pooled(outputs, attention_mask)  # (B*C, H)
         logits = self.classifier(self.dropout(pooled, deterministic=deterministic))
@@ -574,23 +533,14 @@ class FlaxAlbertForTokenClassificationModule(_HeadModule):
         self.classifier = _dense(self.config.num_labels, self.config, self.dtype)
 
     def __call__(
-        self,
-        input_ids: Array,
-        attention_mask: Array,
-        token_type_ids: Array,
-        position_ids: Array,
-        head_mask: Array | None = None,
-        *,
-        deterministic: bool = True,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
-        packing: Packing | None = None,
-        labels: Array | None = None,
-    ) -> TokenClassifierOutput:
+        self, input_ids: Array, attention_mask: Array, token_type_ids: Array, position_ids: Array,
+        head_mask: Array | None = None, *, deterministic: bool = True, output_attentions: bool = False,
+        output_hidden_states: bool = False, segment_ids: Array | None = None, labels: Array | None = None,
+    ) -> TokenClassifierOutput:  # fmt: skip
         outputs = self.albert(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
             position_ids=position_ids, head_mask=head_mask, deterministic=deterministic,
-            output_attentions=output_attentions, output_hidden_states=output_hidden_states, packing=packing,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states, segment_ids=segment_ids,
         )  # fmt: skip
         logits = self.classifier(self.dropout(outputs.last_hidden_state, deterministic=deterministic))
         loss = None
@@ -609,24 +559,15 @@ class FlaxAlbertForQuestionAnsweringModule(_HeadModule):
         self.qa_outputs = _dense(self.config.num_labels, self.config, self.dtype)
 
     def __call__(
-        self,
-        input_ids: Array,
-        attention_mask: Array,
-        token_type_ids: Array,
-        position_ids: Array,
-        head_mask: Array | None = None,
-        *,
-        deterministic: bool = True,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
-        packing: Packing | None = None,
-        start_positions: Array | None = None,
-        end_positions: Array | None = None,
-    ) -> QuestionAnsweringModelOutput:
+        self, input_ids: Array, attention_mask: Array, token_type_ids: Array, position_ids: Array,
+        head_mask: Array | None = None, *, deterministic: bool = True, output_attentions: bool = False,
+        output_hidden_states: bool = False, segment_ids: Array | None = None,
+        start_positions: Array | None = None, end_positions: Array | None = None,
+    ) -> QuestionAnsweringModelOutput:  # fmt: skip
         outputs = self.albert(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
             position_ids=position_ids, head_mask=head_mask, deterministic=deterministic,
-            output_attentions=output_attentions, output_hidden_states=output_hidden_states, packing=packing,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states, segment_ids=segment_ids,
         )  # fmt: skip
         logits = self.qa_outputs(outputs.last_hidden_state)  # (B, S, 2)
         start_logits, end_logits = logits[..., 0], logits[..., 1]

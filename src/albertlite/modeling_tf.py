@@ -469,7 +469,7 @@ class TFAlbertForPreTraining(TFAlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
-        self.albert = TFAlbertMainLayer(config, name="albert")
+        self.albert = TFAlbertMainLayer(config, add_pooling_layer=self.spec.pooler, name="albert")
         self.predictions = TFAlbertMLMHead(config, name="predictions")
         self.sop_classifier = TFAlbertSOPHead(config, name="sop_classifier")
         self._build_weights()
@@ -523,7 +523,7 @@ class TFAlbertForMaskedLM(TFAlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
-        self.albert = TFAlbertMainLayer(config, add_pooling_layer=False, name="albert")
+        self.albert = TFAlbertMainLayer(config, add_pooling_layer=self.spec.pooler, name="albert")
         self.predictions = TFAlbertMLMHead(config, name="predictions")
         self._build_weights()
 
@@ -566,7 +566,7 @@ class TFAlbertForSequenceClassification(TFAlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
-        self.albert = TFAlbertMainLayer(config, name="albert")
+        self.albert = TFAlbertMainLayer(config, add_pooling_layer=self.spec.pooler, name="albert")
         self.dropout = keras.layers.Dropout(config.classifier_dropout_prob or 0.0)
         self.classifier = _dense(config.num_labels, config, "classifier")
         self._build_weights()
@@ -610,7 +610,7 @@ class TFAlbertForTokenClassification(TFAlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
-        self.albert = TFAlbertMainLayer(config, add_pooling_layer=False, name="albert")
+        self.albert = TFAlbertMainLayer(config, add_pooling_layer=self.spec.pooler, name="albert")
         rate = config.classifier_dropout_prob
         self.dropout = keras.layers.Dropout(config.hidden_dropout_prob if rate is None else rate)
         self.classifier = _dense(config.num_labels, config, "classifier")
@@ -655,7 +655,7 @@ class TFAlbertForQuestionAnswering(TFAlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
-        self.albert = TFAlbertMainLayer(config, add_pooling_layer=False, name="albert")
+        self.albert = TFAlbertMainLayer(config, add_pooling_layer=self.spec.pooler, name="albert")
         self.qa_outputs = _dense(config.num_labels, config, "qa_outputs")
         self._build_weights()
 
@@ -706,7 +706,7 @@ class TFAlbertForMultipleChoice(TFAlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig, **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
-        self.albert = TFAlbertMainLayer(config, name="albert")
+        self.albert = TFAlbertMainLayer(config, add_pooling_layer=self.spec.pooler, name="albert")
         self.dropout = keras.layers.Dropout(config.classifier_dropout_prob or 0.0)
         self.classifier = _dense(1, config, "classifier")
         self._build_weights()

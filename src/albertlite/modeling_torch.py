@@ -34,7 +34,7 @@ from torch.utils.checkpoint import checkpoint
 
 from albertlite.checkpoints.torch_io import TorchCheckpointIO
 from albertlite.config import AlbertConfig
-from albertlite.fast import fast_path_enabled, packed
+from albertlite.fast import fast_path_enabled, packed, packed_training
 from albertlite.heads import HEADS
 from albertlite.outputs import (
     AlbertForPreTrainingOutput,
@@ -357,6 +357,7 @@ class AlbertModel(AlbertPreTrainedModel):
         self.encoder = AlbertTransformer(config)
         self.pooler = nn.Linear(config.hidden_size, config.hidden_size) if add_pooling_layer else None
         self.pooler_activation = nn.Tanh() if add_pooling_layer else None
+        self.packed_training = True  # train on the real tokens only when the batch has padding (fast path on)
         self.post_init()
 
     def forward(
@@ -378,6 +379,14 @@ class AlbertModel(AlbertPreTrainedModel):
             self, input_ids, attention_mask, head_mask, inputs_embeds, bool(output_attentions)
         ):
             output = packed.packed_forward(
+                self, input_ids, attention_mask, token_type_ids, position_ids, bool(output_hidden_states)
+            )
+            return output if return_dict is not False else output.to_tuple()
+        # Training on the real tokens only (albertlite/fast/packed_training.py); off with packed_training = False.
+        if fast_path_enabled() and packed_training.can_train(
+            self, input_ids, attention_mask, head_mask, inputs_embeds, bool(output_attentions)
+        ):
+            output = packed_training.packed_train_forward(
                 self, input_ids, attention_mask, token_type_ids, position_ids, bool(output_hidden_states)
             )
             return output if return_dict is not False else output.to_tuple()
@@ -437,7 +446,7 @@ class AlbertForPreTraining(AlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
-        self.albert = AlbertModel(config)
+        self.albert = AlbertModel(config, add_pooling_layer=self.spec.pooler)
         self.predictions = AlbertMLMHead(config)
         self.sop_classifier = AlbertSOPHead(config)
         self.post_init()
@@ -487,7 +496,7 @@ class AlbertForMaskedLM(AlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
-        self.albert = AlbertModel(config, add_pooling_layer=False)
+        self.albert = AlbertModel(config, add_pooling_layer=self.spec.pooler)
         self.predictions = AlbertMLMHead(config)
         self.post_init()
 
@@ -528,7 +537,7 @@ class AlbertForSequenceClassification(AlbertPreTrainedModel):
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
         self.num_labels = config.num_labels
-        self.albert = AlbertModel(config)
+        self.albert = AlbertModel(config, add_pooling_layer=self.spec.pooler)
         self.dropout = nn.Dropout(config.classifier_dropout_prob or 0.0)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
@@ -565,7 +574,7 @@ class AlbertForTokenClassification(AlbertPreTrainedModel):
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
         self.num_labels = config.num_labels
-        self.albert = AlbertModel(config, add_pooling_layer=False)
+        self.albert = AlbertModel(config, add_pooling_layer=self.spec.pooler)
         dropout = config.classifier_dropout_prob
         self.dropout = nn.Dropout(config.hidden_dropout_prob if dropout is None else dropout)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
@@ -605,7 +614,10 @@ class AlbertForQuestionAnswering(AlbertPreTrainedModel):
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
         self.num_labels = config.num_labels
-        self.albert = AlbertModel(config, add_pooling_layer=False)
+        self.albert = AlbertModel(config, add_pooling_layer=self.spec.pooler)
+        # The span loss takes its softmax over every position, padded ones included (as transformers'), so the
+        # packed step, whose padded positions hold zeros, would train another objective: this head trains padded.
+        self.albert.packed_training = False
         self.qa_outputs = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
@@ -649,7 +661,7 @@ class AlbertForMultipleChoice(AlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
-        self.albert = AlbertModel(config)
+        self.albert = AlbertModel(config, add_pooling_layer=self.spec.pooler)
         self.dropout = nn.Dropout(config.classifier_dropout_prob or 0.0)
         self.classifier = nn.Linear(config.hidden_size, 1)
         self.post_init()

@@ -9,7 +9,6 @@ decoding. What it shares with the fast tokenizer is in ``tokenization_base`` (th
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -27,13 +26,16 @@ from albertlite.tokenization_utils import (
     SPIECE_UNDERLINE,
     VOCAB_FILE,
     EncodeOptions,
+    TokenIdError,
     TokenizerFileError,
     _cut,
     _ends_in_number_comma,
     _require_str,
     _to_list,
+    check_kept_stride,
     preprocess_text,
     read_bytes,
+    too_short_error,
 )
 
 # names importable from here before tokenization_base, tokenization_utils and batch_encoding were split off
@@ -46,8 +48,6 @@ __all__ = [
     "load_sentencepiece",
     "preprocess_text",
 ]
-
-logger = logging.getLogger(__name__)
 
 
 def _lower_per_character(text: str) -> str:
@@ -248,7 +248,7 @@ class AlbertTokenizer(AlbertTokenizerBase):
 
     def _id_to_piece(self, index: int) -> str:
         if not 0 <= index < len(self._pieces):
-            raise IndexError(f"Token id {index} is out of range for a vocabulary of {len(self._pieces)} pieces.")
+            raise TokenIdError(f"Token id {index} is out of range for a vocabulary of {len(self._pieces)} pieces.")
         return self._pieces[index]
 
     def convert_tokens_to_string(self, tokens: Sequence[str]) -> str:
@@ -279,6 +279,11 @@ class AlbertTokenizer(AlbertTokenizerBase):
         self, examples: list[tuple[Any, Any]], batched: bool, options: EncodeOptions, flags: dict[str, Any]
     ) -> BatchEncoding:
         split = flags["is_split_into_words"]
+        if not examples:
+            # an empty batch has the fields a batch would have, each empty (as the fast tokenizer gives it)
+            fields = self.prepare_for_model([], options=EncodeOptions(), flags=flags | {"return_attention_mask": False})
+            empty = self.pad({key: [] for key in fields}, return_attention_mask=flags["return_attention_mask"])
+            return BatchEncoding(empty, tensor_type=flags["return_tensors"])
         if not batched:
             first, second = examples[0]
             pair_ids = None if second is None else self._input_ids(second, split)
@@ -334,8 +339,10 @@ class AlbertTokenizer(AlbertTokenizerBase):
         total = len(ids) + (len(pair_ids) if pair else 0) + (self.num_special_tokens_to_add(pair) if add_special else 0)
         overflowing: list[int] = []
         if options.truncation != "do_not_truncate" and options.max_length and total > options.max_length:
+            # the stride only shapes the overflow: without it, a stride cannot make a truncation fail
+            stride = options.stride if flags["return_overflowing_tokens"] else 0
             ids, pair_ids, overflowing = self.truncate_sequences(
-                ids, pair_ids, total - options.max_length, options.truncation, options.stride
+                ids, pair_ids, total - options.max_length, options.truncation, stride, max_length=options.max_length
             )
         encoded: dict[str, Any] = {}
         if flags["return_overflowing_tokens"]:
@@ -368,6 +375,8 @@ class AlbertTokenizer(AlbertTokenizerBase):
         num_tokens_to_remove: int = 0,
         truncation_strategy: str = "longest_first",
         stride: int = 0,
+        *,
+        max_length: int | None = None,
     ) -> tuple[list[int], list[int] | None, list[int]]:
         """Remove ``num_tokens_to_remove`` tokens following the strategy.
 
@@ -377,20 +386,27 @@ class AlbertTokenizer(AlbertTokenizerBase):
             num_tokens_to_remove: How many tokens to cut.
             truncation_strategy: "longest_first", "only_first" or "only_second".
             stride: Tokens of the kept part repeated at the start of the overflow.
+            max_length: The call's max_length, named in errors (default: the length the removal leaves).
 
         Returns:
-            (ids, pair_ids, overflowing tokens). As in transformers, a pair under "longest_first" returns no overflow,
-            and a sequence too short for the removal is left whole (with an error logged).
+            (ids, pair_ids, overflowing tokens). As in transformers, a pair under "longest_first" returns no overflow.
+
+        Raises:
+            ValueError: The sequence to cut is too short for the removal, or keeps no more tokens than ``stride``
+                (transformers 4.57 logged the first and returned the input whole; its fast tokenizer raised).
         """
         if num_tokens_to_remove <= 0:
             return ids, pair_ids, []
         left = self.truncation_side == "left"
+        if max_length is None:
+            max_length = len(ids) + len(pair_ids or ()) - num_tokens_to_remove
         if truncation_strategy == "only_first" or (truncation_strategy == "longest_first" and pair_ids is None):
-            if len(ids) > num_tokens_to_remove:
-                ids, overflow = _cut(ids, num_tokens_to_remove, stride, left)
-                return ids, pair_ids, overflow
-            logger.error("Need to remove %d tokens but the first sequence has %d.", num_tokens_to_remove, len(ids))
-        elif truncation_strategy == "longest_first":
+            if len(ids) <= num_tokens_to_remove:
+                raise too_short_error(truncation_strategy, max_length, "first")
+            check_kept_stride(stride, len(ids) - num_tokens_to_remove, "first", max_length)
+            ids, overflow = _cut(ids, num_tokens_to_remove, stride, left)
+            return ids, pair_ids, overflow
+        if truncation_strategy == "longest_first":
             first_remove = min(abs(len(pair_ids) - len(ids)), num_tokens_to_remove)
             second_remove = num_tokens_to_remove - first_remove
             if len(ids) > len(pair_ids):
@@ -402,14 +418,14 @@ class AlbertTokenizer(AlbertTokenizerBase):
             else:
                 ids = ids[:-cut_ids] if cut_ids > 0 else ids
                 pair_ids = pair_ids[:-cut_pair] if cut_pair > 0 else pair_ids
-        elif truncation_strategy == "only_second" and pair_ids is not None:
-            if len(pair_ids) > num_tokens_to_remove:
-                pair_ids, overflow = _cut(pair_ids, num_tokens_to_remove, stride, left)
-                return ids, pair_ids, overflow
-            logger.error(
-                "Need to remove %d tokens but the second sequence has %d.", num_tokens_to_remove, len(pair_ids)
-            )
-        return ids, pair_ids, []
+            return ids, pair_ids, []
+        if pair_ids is None:
+            raise too_short_error(truncation_strategy, max_length, None)
+        if len(pair_ids) <= num_tokens_to_remove:
+            raise too_short_error(truncation_strategy, max_length, "second")
+        check_kept_stride(stride, len(pair_ids) - num_tokens_to_remove, "second", max_length)
+        pair_ids, overflow = _cut(pair_ids, num_tokens_to_remove, stride, left)
+        return ids, pair_ids, overflow
 
     def save_vocabulary(self, save_directory: str | os.PathLike, filename_prefix: str | None = None) -> tuple[str]:
         """Write the SentencePiece model (``spiece.model``, or ``<prefix>-spiece.model``) into ``save_directory``."""

@@ -26,11 +26,15 @@ from albertlite.tokenization_utils import (
     TOKENIZER_CONFIG_FILE,
     VERY_LARGE_INTEGER,
     EncodeOptions,
+    _check_int,
     _check_text,
+    _check_texts,
     _is_text_pair,
     _padding_strategy,
     _to_list,
     _truncation_strategy,
+    check_token_ids,
+    check_truncation_room,
     clean_up_tokenization,
     read_tokenizer_config,
     split_hub_kwargs,
@@ -339,6 +343,12 @@ class AlbertTokenizerBase(ABC):
                 ]
         else:
             examples = [(text, text_pair)]
+        specials = (self.num_special_tokens_to_add(False), self.num_special_tokens_to_add(True))
+        has_pair = any(second is not None for _, second in examples)
+        check_truncation_room(options, specials, has_pair, add_special_tokens)
+        _check_texts("text", text)
+        if text_pair is not None:
+            _check_texts("text_pair", text_pair)
         flags = {
             "add_special_tokens": add_special_tokens,
             "is_split_into_words": is_split_into_words,
@@ -419,6 +429,9 @@ class AlbertTokenizerBase(ABC):
         verbose: bool,
     ) -> EncodeOptions:
         """transformers' rules for turning padding/truncation/max_length arguments into strategies."""
+        _check_int("max_length", max_length, 0, optional=True)
+        _check_int("stride", stride, 0)
+        _check_int("pad_to_multiple_of", pad_to_multiple_of, 1, optional=True)
         if max_length is not None and padding is False and truncation is None:
             truncation = "longest_first"  # transformers: max_length alone turns truncation on
         pad = _padding_strategy(padding)
@@ -439,8 +452,6 @@ class AlbertTokenizerBase(ABC):
                     trunc = "do_not_truncate"
                 else:
                     max_length = self.model_max_length
-        if stride < 0:
-            raise ValueError(f"stride must be >= 0, got {stride}.")
         if (
             trunc != "do_not_truncate"
             and pad != "do_not_pad"
@@ -552,7 +563,7 @@ class AlbertTokenizerBase(ABC):
             The decoded string.
         """
         ids = _to_list(token_ids)
-        ids = [ids] if isinstance(ids, int) else [int(i) for i in ids]
+        ids = check_token_ids([ids] if not isinstance(ids, (list, tuple)) else ids, len(self))
         text = self._decode(ids, skip_special_tokens)
         clean = (
             self.clean_up_tokenization_spaces if clean_up_tokenization_spaces is None else clean_up_tokenization_spaces

@@ -32,11 +32,14 @@ from albertlite.tokenization_utils import (
     TOKENIZER_FILE,
     VOCAB_FILE,
     EncodeOptions,
+    TokenIdError,
     TokenizerFileError,
     _ends_in_number_comma,
     _require_str,
     _to_list,
+    check_kept_stride,
     read_bytes,
+    too_short_error,
 )
 
 if TYPE_CHECKING:
@@ -269,6 +272,11 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
             raise ValueError("Pass vocab_file (spiece.model), tokenizer_file (tokenizer.json) or tokenizer_object.")
         self._add_missing_special_tokens()
         self._pad_id = self.pad_token_id
+        # the text of a token that strips spaces includes them in an encoding (" [MASK]"); tokenize gives the token
+        # (an unknown piece's text stays as it is: 4.57 keeps it, and only a token that strips spaces is affected)
+        self._stripping_tokens = {
+            i: t.content for i, t in self._tokenizer.get_added_tokens_decoder().items() if t.lstrip or t.rstrip
+        }
 
     def _add_missing_special_tokens(self) -> None:
         # as transformers does on load: special tokens absent from tokenizer.json's added tokens are added
@@ -347,7 +355,7 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
     def _id_to_token(self, index: int) -> str:
         token = self._tokenizer.id_to_token(index)
         if token is None:
-            raise IndexError(f"Token id {index} is out of range for a vocabulary of {len(self)} tokens.")
+            raise TokenIdError(f"Token id {index} is out of range for a vocabulary of {len(self)} tokens.")
         return token
 
     def convert_tokens_to_string(self, tokens: Sequence[str]) -> str:
@@ -370,21 +378,26 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
             _require_str("pair", pair)
         self._configure(EncodeOptions())
         encoding = self._tokenizer.encode(text, pair, add_special_tokens=add_special_tokens)
-        return encoding.tokens
+        return [self._stripping_tokens.get(i, token) for i, token in zip(encoding.ids, encoding.tokens)]
 
     def _decode(self, ids: list[int], skip_special_tokens: bool) -> str:
         return self._tokenizer.decode(ids, skip_special_tokens=skip_special_tokens)
 
-    def _configure(self, options: EncodeOptions) -> None:
-        """Set the backend's truncation and padding for one call (the backend keeps them between calls)."""
+    def _configure(self, options: EncodeOptions, overflow: bool = False) -> None:
+        """Set the backend's truncation and padding for one call (the backend keeps them between calls).
+
+        The stride shapes only the overflow; without ``overflow`` the backend gets none, so that it cannot panic on
+        a stride the call does not use.
+        """
         backend = self._tokenizer
+        stride = options.stride if overflow else 0
         if options.truncation == "do_not_truncate":
             if backend.truncation is not None:
                 backend.no_truncation()
         else:
             target = {
                 "max_length": options.max_length,
-                "stride": options.stride,
+                "stride": stride,
                 "strategy": options.truncation,
                 "direction": self.truncation_side,
             }
@@ -416,7 +429,10 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
             text, pair = examples[0]
             # transformers 4.57 drops a falsy text_pair (an empty string) on this path: [CLS] A [SEP], no second [SEP]
             inputs = [(text, pair)] if pair else [text]
-        self._configure(options)
+        overflow = flags["return_overflowing_tokens"]
+        if overflow and options.stride and options.truncation != "do_not_truncate":
+            self._check_pair_strides(inputs, options, flags)
+        self._configure(options, overflow)
         try:
             encodings = self._tokenizer.encode_batch(
                 inputs, add_special_tokens=flags["add_special_tokens"], is_pretokenized=flags["is_split_into_words"]
@@ -424,11 +440,39 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as error:  # tokenizers raises plain Exception, or a Rust panic (a BaseException)
-            raise ValueError(f"The tokenizer could not encode the input: {error}") from error
+            raise _encode_error(error, options) from error
         rows, row_encodings = self._rows(encodings, flags)
         if not batched and flags["return_tensors"] is None and not flags["return_overflowing_tokens"]:
             rows = {key: value[0] if value and isinstance(value[0], list) else value for key, value in rows.items()}
         return BatchEncoding(rows, row_encodings, tensor_type=flags["return_tensors"])
+
+    def _check_pair_strides(self, inputs: list[Any], options: EncodeOptions, flags: dict[str, Any]) -> None:
+        """Refuse, as the slow tokenizer does, a stride not shorter than what a truncated sequence of a pair keeps:
+        the backend panics on it (after printing a Rust backtrace). A single text keeps the whole room, which
+        ``check_truncation_room`` has compared with the stride already."""
+        pairs = [item for item in inputs if isinstance(item, tuple)]
+        room = options.max_length - (self.num_special_tokens_to_add(True) if flags["add_special_tokens"] else 0)
+        self._configure(EncodeOptions())
+        if pairs and options.truncation != "longest_first":
+            # only a pair whose other sequence leaves the cut one at most the stride can fail: the other sequences
+            # (a question answering call's questions) are tokenized, the cut ones only for those pairs
+            other = 0 if options.truncation == "only_second" else 1
+            lengths = self._lengths([pair[other] for pair in pairs], flags)
+            pairs = [pair for pair, length in zip(pairs, lengths) if room - length <= options.stride]
+        if not pairs:
+            return
+        for lengths in zip(self._lengths([a for a, _ in pairs], flags), self._lengths([b for _, b in pairs], flags)):
+            kept = _backend_pair_lengths(*lengths, room, options.truncation)
+            for which, length, keep in zip(("first", "second"), lengths, kept):
+                if keep < length:
+                    check_kept_stride(options.stride, keep, which, options.max_length)
+
+    def _lengths(self, texts: list[Any], flags: dict[str, Any]) -> list[int]:
+        """Token counts of texts without special tokens (the backend configured with no truncation or padding)."""
+        encodings = self._tokenizer.encode_batch(
+            texts, add_special_tokens=False, is_pretokenized=flags["is_split_into_words"]
+        )
+        return [len(encoding.ids) for encoding in encodings]
 
     def _rows(self, encodings: list[Any], flags: dict[str, Any]) -> tuple[dict[str, list[Any]], list[Any]]:
         """One row per encoding (and per overflow when asked), as transformers' ``_convert_encoding``."""
@@ -478,3 +522,32 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
             atomic_write_bytes(directory / VOCAB_FILE, self._model_bytes)
             written.append(str(directory / VOCAB_FILE))
         return tuple(written)
+
+
+def _backend_pair_lengths(first: int, second: int, room: int, strategy: str) -> tuple[int, int]:
+    """The lengths the ``tokenizers`` backend keeps of a pair of ``first`` + ``second`` tokens in ``room``
+    (its truncate_encodings; a negative length is a sequence too short to cut, which the backend refuses)."""
+    excess = first + second - room
+    if excess <= 0:
+        return first, second
+    if strategy == "only_first":
+        return first - excess, second
+    if strategy == "only_second":
+        return first, second - excess
+    # longest_first: the shorter keeps what the longer leaves it, at most half the room (the longer gets the odd one)
+    short, long = sorted((first, second))
+    long = short if short > room else max(short, room - short)
+    if short + long > room:
+        short, long = room // 2, room // 2 + room % 2
+    return (long, short) if first > second else (short, long)
+
+
+def _encode_error(error: BaseException, options: EncodeOptions) -> ValueError:
+    """The ValueError for what the backend raised: the slow tokenizer's message where it refuses the same input."""
+    message = str(error)
+    if "Second sequence not provided" in message:
+        return too_short_error(options.truncation, options.max_length, None)
+    if "Sequence to truncate too short" in message:
+        which = "second" if options.truncation == "only_second" else "first"
+        return too_short_error(options.truncation, options.max_length, which)
+    return ValueError(f"The tokenizer could not encode the input: {message}")

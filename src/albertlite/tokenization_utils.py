@@ -6,6 +6,7 @@ Nothing here needs ``sentencepiece`` or ``tokenizers``; ``tokenization.py`` and 
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import unicodedata
 from collections.abc import Mapping
@@ -41,6 +42,10 @@ PADDING_STRATEGIES = ("longest", "max_length", "do_not_pad")
 
 class TokenizerFileError(OSError):
     """A tokenizer file (spiece.model, tokenizer.json, tokenizer_config.json) is missing or unreadable."""
+
+
+class TokenIdError(ValueError, IndexError):
+    """A token id outside the vocabulary (also an IndexError, what ``convert_ids_to_tokens`` raised before)."""
 
 
 def preprocess_text(
@@ -92,6 +97,28 @@ def _check_text(name: str, value: Any, is_split_into_words: bool) -> bool:
     )
 
 
+def _check_unicode(name: str, text: str) -> str:
+    """Refuse a str that cannot be encoded as UTF-8 (a lone surrogate, e.g. from decoding with surrogateescape)."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ValueError(
+                f"{name} holds a lone surrogate {text[error.start]!r} at index {error.start}, which is not Unicode "
+                "text; read the input with errors='replace' (or fix its encoding)."
+            ) from None
+    return text
+
+
+def _check_texts(name: str, value: Any) -> None:
+    """``_check_unicode`` on every string of a text, a batch, its pairs or word lists."""
+    if isinstance(value, str):
+        _check_unicode(name, value)
+        return
+    for i, item in enumerate(value):
+        _check_texts(f"{name}[{i}]", item)
+
+
 def _is_text_pair(item: Any) -> bool:
     return isinstance(item, (list, tuple)) and len(item) == 2 and all(isinstance(t, str) for t in item)
 
@@ -106,7 +133,36 @@ def _describe(value: Any) -> str:
 def _require_str(name: str, value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, got {type(value).__name__}.")
-    return value
+    return _check_unicode(name, value)
+
+
+def _check_int(name: str, value: Any, minimum: int, *, optional: bool = False) -> None:
+    """TypeError unless ``value`` is an int (numpy's too, not a bool; None when ``optional``), ValueError below
+    ``minimum``."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        kind = "an int or None" if optional else "an int"
+        raise TypeError(f"{name} must be {kind}, got {value!r} ({type(value).__name__}).")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}.")
+
+
+def check_token_ids(ids: list[Any], vocab_size: int) -> list[int]:
+    """The ids as ints; TypeError for a non-integer, TokenIdError for one outside [0, vocab_size)."""
+    out = []
+    for index in ids:
+        if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+            raise TypeError(
+                f"token_ids must hold ints, got {index!r} ({type(index).__name__}); decode takes one sequence of ids "
+                "(batch_decode takes a batch)."
+            )
+        if not 0 <= index < vocab_size:
+            raise TokenIdError(
+                f"Token id {index} is out of range for a vocabulary of {vocab_size} tokens (ids 0..{vocab_size - 1})."
+            )
+        out.append(int(index))
+    return out
 
 
 def _to_list(value: Any) -> Any:
@@ -227,3 +283,66 @@ def read_bytes(path: str | os.PathLike, what: str | None = None) -> bytes:
     except OSError as error:
         name = f"{what} {path}" if what else str(path)
         raise TokenizerFileError(f"Cannot read {name}: {error}") from error
+
+
+def check_truncation_room(
+    options: EncodeOptions, special_tokens: tuple[int, int], pair: bool, add_special_tokens: bool
+) -> None:
+    """Refuse, before any work, a max_length that leaves no text after the special tokens and a stride that is not
+    shorter than that room (both tokenizers used to return the whole text, or the fast one to panic).
+
+    Args:
+        options: The call's resolved settings.
+        special_tokens: Special tokens added to (one sequence, a pair).
+        pair: Whether the call holds a pair (its room is the smaller).
+        add_special_tokens: Whether the call adds them.
+    """
+    if options.truncation == "do_not_truncate" or options.max_length is None:
+        return
+    single, double = special_tokens
+    added = (double if pair else single) if add_special_tokens else 0
+    room = options.max_length - added
+    if room < 1:
+        needs = f">= {single + 1} for one sequence and >= {double + 1} for a pair" if added else ">= 1"
+        raise ValueError(
+            f"max_length={options.max_length} leaves no room for text after the special tokens: truncation needs "
+            f"max_length {needs}."
+        )
+    if add_special_tokens and options.stride >= room:
+        raise ValueError(
+            f"stride={options.stride} must be less than the {room} tokens max_length={options.max_length} leaves for "
+            f"the text{' of a pair' if pair else ''} after its {added} special tokens; use stride <= {room - 1} or a "
+            "larger max_length."
+        )
+    if not add_special_tokens and options.stride > max(options.max_length - single, 0):
+        # the tokenizers backend reserves room for one sequence's special tokens even when none are added
+        raise ValueError(
+            f"stride={options.stride} must be at most max_length={options.max_length} minus the {single} special "
+            f"tokens the fast tokenizer reserves even with add_special_tokens=False; use stride <= "
+            f"{max(options.max_length - single, 0)} or a larger max_length."
+        )
+
+
+def check_kept_stride(stride: int, kept: int, which: str, max_length: int) -> None:
+    """Refuse an overflow stride that is not shorter than what the truncated sequence keeps (the window would only
+    repeat itself; the ``tokenizers`` backend panics on it)."""
+    if stride and 0 < kept <= stride:
+        raise ValueError(
+            f"stride={stride} must be less than the {kept} tokens the {which} sequence keeps at max_length="
+            f"{max_length}; use stride <= {kept - 1}, a larger max_length or a shorter other sequence."
+        )
+
+
+def too_short_error(strategy: str, max_length: int, which: str | None) -> ValueError:
+    """The error for a truncation that cannot reach max_length: the sequence it may cut is too short (``which``
+    names it), or there is no second sequence for 'only_second' (``which`` None)."""
+    if which is None:
+        return ValueError(
+            f"truncation='only_second' cannot shorten a single text to max_length={max_length}: it has no second "
+            "sequence; use truncation=True ('longest_first') or 'only_first'."
+        )
+    return ValueError(
+        f"truncation={strategy!r} cannot shorten this input to max_length={max_length}: the {which} sequence is too "
+        "short to give up enough tokens (the other one fills the room); use truncation=True ('longest_first') or a "
+        "larger max_length."
+    )

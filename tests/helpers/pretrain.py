@@ -9,7 +9,7 @@ from pathlib import Path
 from .data import synthetic_documents
 
 # a 2-layer, hidden-32 model: a step takes milliseconds. No dropout anywhere (the SOP head's classifier dropout
-# included): dropout draws differ per rank, which would make DDP runs differ from one process.
+# included), so that runs compare without it; test_distributed.py checks the per-sample dropout of DDP runs.
 TINY_MODEL = json.dumps(
     {
         "base": "albert-base-v2",

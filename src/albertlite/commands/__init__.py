@@ -15,4 +15,5 @@ COMMAND_MODULES = (
     "albertlite.commands.predict",
     "albertlite.commands.fill_mask",
     "albertlite.commands.export",
+    "albertlite.commands.serve",
 )

@@ -17,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     onnx.add_argument("output", help="The .onnx file to write.")
     onnx.add_argument("--task", metavar="TASK", help="Head to export: a task (text-classification, ...), 'base' or "
                       "'pretraining' (default: the head config.json names).")  # fmt: skip
-    onnx.add_argument("--opset", type=int, help="ONNX opset version (default: the exporter's).")
+    onnx.add_argument("--opset", type=int, help="ONNX opset version (default: the exporter's; torch 2.13 writes "
+                      "18 to 22 and refuses others).")  # fmt: skip
     onnx.add_argument("--no-check", action="store_true", help="Skip the onnxruntime comparison with PyTorch.")
     onnx.set_defaults(handler=run_onnx)
     parser.set_defaults(handler=lambda args: _usage(parser))
@@ -31,9 +32,10 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def run_onnx(args: argparse.Namespace) -> int:
     import albertlite
     from albertlite.checkpoints.run_dir import check_apart
-    from albertlite.export.onnx import export_onnx
+    from albertlite.export.onnx import check_opset, export_onnx
     from albertlite.tasks import registry
 
+    check_opset(args.opset, "--opset")  # before the model loads
     check_apart(args.output, "OUTPUT", {"MODEL": args.model})
 
     config = albertlite.AlbertConfig.from_pretrained(args.model)

@@ -14,13 +14,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("text", nargs="+", help="Texts, each with at least one [MASK].")
     parser.add_argument("--model", required=True, metavar="DIR_OR_HUB_ID", help="A masked-LM checkpoint.")
     parser.add_argument("--top-k", type=int, default=5, help="Predictions per mask (default 5).")
-    parser.add_argument("--device", help="cpu, cuda ... (default cpu).")
+    parser.add_argument("--device", help="cpu, cuda, cuda:N or mps (default cpu).")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from albertlite.devices import resolve_device
     from albertlite.inference import pipeline
 
+    resolve_device(args.device)  # named as the flag, before the model loads
     fill = pipeline("fill-mask", model=args.model, device=args.device)
     for text, result in zip(args.text, fill(list(args.text), top_k=args.top_k)):
         print(text)

@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "checkpoint's, normally cls).")  # fmt: skip
     parser.add_argument("--bf16", action="store_true", default=None, help="bfloat16 autocast.")
     parser.add_argument("--seed", type=int, help="Random seed (default 42).")
-    parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: CUDA when available).")
+    parser.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: CUDA when available).")
     parser.add_argument(
         "--no-resume",
         action="store_true",
@@ -55,16 +55,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="Replace --output whole when it holds another kind of model, run or data.",
     )
-    parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="No progress bar (or, in a log, progress lines every few seconds).")  # fmt: skip
     parser.add_argument("--no-tensorboard", action="store_true", help="No TensorBoard events (metrics.jsonl stays).")
+    parser.add_argument(
+        "--no-packed",
+        action="store_true",
+        help="Train padded: compute the padded positions too (by default a batch with padding trains on its real "
+        "tokens only, with the same gradients; question answering always trains padded).",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from albertlite.devices import resolve_device
     from albertlite.recipes import get_recipe
     from albertlite.train.finetune import FinetuneSettings, finetune
     from albertlite.train.options import read_options
 
+    resolve_device(args.device)  # named as the flag (the settings would name it device=)
     overrides = {
         "epochs": args.epochs, "max_steps": args.max_steps, "learning_rate": args.lr, "batch_size": args.batch_size,
         "gradient_accumulation_steps": args.grad_accum, "max_length": args.max_length,
@@ -74,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         "device": args.device, "resume": False if args.no_resume else None,
         "progress": False if args.no_progress else None,
         "tensorboard": False if args.no_tensorboard else None,
-        "overwrite": args.overwrite or None,
+        "overwrite": args.overwrite or None, "packed": False if args.no_packed else None,
     }  # fmt: skip
     from_file = read_options(args.config, FinetuneSettings, "fine-tuning settings") if args.config else {}
     overrides = {**from_file, **{k: v for k, v in overrides.items() if v is not None}}

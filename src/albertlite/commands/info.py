@@ -13,6 +13,12 @@ import albertlite
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("info", help="Show the version, installed frameworks and a model summary.")
     parser.add_argument("model", nargs="?", help="A model directory (or Hub id) to summarise.")
+    parser.add_argument(
+        "--fast-path",
+        action="store_true",
+        help="Also measure and print what the padding-free path runs on this machine (GEMM backends, attention "
+        "kernel per dtype; a few seconds).",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -21,6 +27,11 @@ def run(args: argparse.Namespace) -> int:
     for package, label in (("torch", "PyTorch"), ("tensorflow", "TensorFlow"), ("jax", "JAX"), ("flax", "Flax")):
         print(f"  {label:<10} {_version(package)}")
     print(f"  devices    {', '.join(_devices())}")
+    if args.fast_path:
+        from albertlite.fast.machine_report import report
+
+        print("fast path (measured now, on ALBERT-base shapes):")
+        print("\n".join(f"  {line}" for line in report()))
     if args.model:
         print(summarize_model(args.model))
     return 0

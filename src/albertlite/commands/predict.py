@@ -30,13 +30,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--top-k", type=int, help="fill-mask: predictions per mask (default 5).")
     parser.add_argument("--pooling", choices=("mean", "cls"), help="feature-extraction: how tokens become one "
                         "embedding (default mean).")  # fmt: skip
-    parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default cpu).")
+    parser.add_argument("--device", help="cpu, cuda, cuda:N or mps (default cpu).")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from albertlite.devices import resolve_device
     from albertlite.inference import predict
 
+    resolve_device(args.device)  # named as the flag, before the model loads
     if not Path(args.input).is_file():
         raise FileNotFoundError(f"--input {args.input}: no such file.")
     if args.output != "-":

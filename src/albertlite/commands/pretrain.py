@@ -13,6 +13,7 @@ _NEGATED_FLAGS = {
     "no_plot": "plot",
     "no_progress": "progress",
     "no_shuffle": "shuffle",
+    "no_packed": "packed",
 }
 
 
@@ -22,8 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="Pretrain ALBERT (masked LM + sentence order) on pretraining shards.",
         description="Pretrain AlbertForPreTraining with LAMB or AdamW; checkpoints resume exactly with --resume. "
         "Runs under `torchrun --nproc_per_node N` as one DistributedDataParallel job whose result does not depend "
-        "on N. Every option can come from --config FILE.json (keys as the flags, dashes or underscores); flags "
-        "given on the command line win. See docs/pretraining.md.",
+        "on N (to float rounding, dropout included: its masks are drawn per sample). Every option can come from "
+        "--config FILE.json (keys as the flags, dashes or underscores); flags given on the command line win. See "
+        "docs/pretraining.md.",
         argument_default=argparse.SUPPRESS,  # so that only flags actually given override --config
     )
     add = parser.add_argument
@@ -56,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add("--eval-batch-size", type=int, help="Evaluation batch per process (default: --batch-size).")
     add("--dynamic-masking", action="store_true", help="Mask on read, anew each epoch (data written unmasked).")
     add("--threads", type=int, help="Torch intra-op threads.")
-    add("--device", help="cpu or cuda (default: cuda when available).")
+    add("--device", help="cpu, cuda or mps (default: cuda when available; under torchrun one GPU per process).")
     for flag in _BOOL_FLAGS:
         add(f"--{flag.replace('_', '-')}", action="store_true", help=_BOOL_HELP[flag])
     for flag in _NEGATED_FLAGS:
@@ -74,8 +76,10 @@ _BOOL_HELP = {
     "deterministic": "Deterministic algorithms only (bit-exact reruns and resumes).",
     "no_tensorboard": "Do not write TensorBoard events.",
     "no_plot": "Do not draw curves.png.",
-    "no_progress": "No progress bar.",
+    "no_progress": "No progress bar (or, in a log, progress lines every few seconds).",
     "no_shuffle": "Read the data in order instead of a seeded permutation per epoch.",
+    "no_packed": "Train padded: compute the padded positions too (by default a batch with padding trains on its "
+    "real tokens only, with the same gradients).",
 }
 
 
@@ -100,8 +104,10 @@ def build_config(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from albertlite.devices import resolve_device
     from albertlite.train.pretrain import pretrain
 
+    resolve_device(getattr(args, "device", None))  # named as the flag (--config's key is refused as device=)
     result = pretrain(build_config(args))
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 reports
         return 0

@@ -44,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="Pair a one-sentence chunk with a random other document, as the original code does.",
     )
     parser.add_argument("--overwrite", action="store_true", help="Replace pretraining data already in --output.")
+    parser.add_argument("--no-progress", action="store_true", help="No progress bar (or, in a log, progress lines).")
     parser.set_defaults(handler=run)
 
 
@@ -58,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         instances_per_shard=args.instances_per_shard,
         overwrite=args.overwrite,
+        progress=not args.no_progress,
         max_seq_length=args.max_seq_length,
         dupe_factor=args.dupe_factor,
         masked_lm_prob=args.masked_lm_prob,

@@ -27,6 +27,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--character-coverage", type=float, default=CHARACTER_COVERAGE, help="Default: %(default)s.")
     train.add_argument("--input-sentence-size", type=int, default=10_000_000, help="Sentences sampled for training.")
     train.add_argument("--threads", type=int, default=1, help="Trainer threads (1 is reproducible).")
+    train.add_argument(
+        "--soft-vocab-limit",
+        action="store_true",
+        help="Train as many pieces as the corpus gives, up to --vocab-size, instead of failing when it gives fewer.",
+    )
     train.set_defaults(handler=run_train)
     parser.set_defaults(handler=lambda args: _usage(parser))
 
@@ -51,6 +56,7 @@ def run_train(args: argparse.Namespace) -> int:
         character_coverage=args.character_coverage,
         input_sentence_size=args.input_sentence_size,
         num_threads=args.threads,
+        hard_vocab_limit=not args.soft_vocab_limit,
     )
     print(f"Saved a {tokenizer.vocab_size}-piece tokenizer to {args.output}")
     return 0

@@ -34,6 +34,7 @@ from albertlite.checkpoints.run_dir import OutputLock, check_apart, claim_output
 from albertlite.data.corpus import read_documents
 from albertlite.data.pretraining import InstanceBuilder, InstanceSettings, chunk_documents
 from albertlite.data.shards import MANIFEST, InstanceBatch, ShardWriter, token_dtype_for, vocab_hash
+from albertlite.progress import Progress
 from albertlite.tokenization_auto import load_tokenizer
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ def write_pretraining_shards(
     workers: int = 1,
     instances_per_shard: int = 16384,
     overwrite: bool = False,
+    progress: bool = False,
     **settings: Any,
 ) -> dict[str, Any]:
     """Build pretraining instances from text files and write them as shards (docs/data_format.md).
@@ -64,6 +66,8 @@ def write_pretraining_shards(
         workers: worker processes; 1 builds in this process. The output does not depend on it.
         instances_per_shard: the most instances per shard.
         overwrite: replace a dataset already in ``output_dir``.
+        progress: show the chunks written and instances built so far (:mod:`albertlite.progress`: a bar on a
+            terminal, a line every few seconds in a log).
         **settings: fields of :class:`~albertlite.data.pretraining.InstanceSettings` (max_seq_length,
             dupe_factor, masked_lm_prob, max_predictions_per_seq, short_seq_prob, ngram, seed, mask, ...).
 
@@ -88,8 +92,9 @@ def write_pretraining_shards(
             raise ValueError(f"{output_dir} already holds pretraining data (manifest.json); pass "
                              f"{option('--overwrite', 'overwrite=True')} to replace it")  # fmt: skip
         # the old dataset's files (and any an interrupted run left) are replaced; other files stay
-        with staged_directory(output_dir, replaces=_DATASET_FILES) as staging:
-            return _write(builder, tokenizer, input_files, staging, text_format, workers, instances_per_shard)
+        shown = Progress(None, desc="pretrain-data", unit="chunk", enabled=progress)
+        with staged_directory(output_dir, replaces=_DATASET_FILES) as staging, shown:
+            return _write(builder, tokenizer, input_files, staging, text_format, workers, instances_per_shard, shown)
 
 
 SNIFF_BYTES = 1 << 16  # enough of a file to tell text from binary without reading a whole corpus
@@ -125,6 +130,7 @@ def _write(
     text_format: str,
     workers: int,
     instances_per_shard: int,
+    progress: Progress,
 ) -> dict[str, Any]:
     instance_settings = builder.settings
     token_dtype = token_dtype_for(builder.tokenizer.vocab_size)
@@ -143,8 +149,11 @@ def _write(
             if workers == 1
             else _parallel(tokenizer, instance_settings, chunks, token_dtype, workers)
         )
+        instances = 0
         for number, batch in enumerate(batches, 1):
             writer.write(batch)
+            instances += len(batch)
+            progress.update(1, instances=f"{instances:,}")
             logger.info("chunk %d: %d instances", number, len(batch))
     except BaseException:
         writer.abort()

@@ -23,9 +23,38 @@ from torch import nn
 from albertlite.checkpoints.files import atomic_write
 from albertlite.fast import fast_path
 
-__all__ = ["dedupe_initializers", "export_onnx", "onnx_inputs", "run_onnx"]
+__all__ = ["check_opset", "dedupe_initializers", "export_onnx", "onnx_inputs", "opset_range", "run_onnx"]
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+# From opset 23 the exporter writes scaled_dot_product_attention as ONNX's Attention op, which onnxruntime (1.32)
+# refuses for ALBERT's (B, 1, 1, S) padding mask ("inconsistent q_sequence_length"): such a file would not run.
+_LAST_RUNNABLE_OPSET = 22
+
+
+def opset_range() -> tuple[int, int, int]:
+    """(lowest, highest, default) opset this exporter writes ALBERT in.
+
+    The lowest is the one torch.onnx implements its operators in (18 in torch 2.13): below it, torch converts the
+    graph afterwards, and where that fails it keeps 18 without an error (``--opset 1`` wrote opset 18). The highest
+    is torch.onnx's newest, capped at 22 (see ``_LAST_RUNNABLE_OPSET``).
+    """
+    from torch.onnx import _constants
+    from torch.onnx._internal.exporter import _constants as exporter_constants
+
+    lowest = int(exporter_constants.TORCHLIB_OPSET)
+    return lowest, min(int(_constants.ONNX_MAX_OPSET), _LAST_RUNNABLE_OPSET), int(_constants.ONNX_DEFAULT_OPSET)
+
+
+def check_opset(opset: int | None, name: str = "opset") -> None:
+    """Refuse an opset the exporter does not write (ValueError), or one that is not a whole number (TypeError)."""
+    if opset is None:
+        return
+    lowest, highest, default = opset_range()
+    if isinstance(opset, bool) or not isinstance(opset, int):
+        raise TypeError(f"{name} must be a whole number from {lowest} to {highest}, got {type(opset).__name__}")
+    if not lowest <= opset <= highest:
+        raise ValueError(f"{name} {opset} is outside the ONNX opsets this exporter writes: give {lowest} to {highest} "
+                         f"(default {default}; torch {torch.__version__})")  # fmt: skip
 
 
 class _Exportable(nn.Module):
@@ -88,7 +117,7 @@ def export_onnx(
     Args:
         model: any albertlite PyTorch ALBERT model (float32; bf16/int8 models are not exportable).
         path: the .onnx file to write (weights inside the file).
-        opset: ONNX opset version (None: the exporter's default).
+        opset: ONNX opset version (None: the exporter's default); :func:`opset_range` gives those accepted.
         check: run the file with onnxruntime on a padded example batch and compare with PyTorch.
         tolerance: largest absolute difference ``check`` accepts, relative to the output's scale.
 
@@ -98,6 +127,7 @@ def export_onnx(
     """
     import onnx
 
+    check_opset(opset)
     model = model.eval()
     example = {k: torch.from_numpy(v) for k, v in onnx_inputs(model).items()}
     output_names = _output_names(model, example)
@@ -123,12 +153,20 @@ def export_onnx(
     finally:
         registration.setLevel(level)
     proto = dedupe_initializers(program.model_proto)
+    _check_written_opset(proto, opset)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda tmp: onnx.save_model(proto, str(tmp)))
     if check:
         _check(model, path, tolerance)
     return path
+
+
+def _check_written_opset(proto: Any, opset: int | None) -> None:
+    """The exporter keeps another opset than asked when a conversion fails; refuse that rather than write it."""
+    written = next((entry.version for entry in proto.opset_import if entry.domain in ("", "ai.onnx")), None)
+    if opset is not None and written != opset:
+        raise ValueError(f"the exporter wrote opset {written} instead of the requested {opset}; nothing was written")
 
 
 def dedupe_initializers(proto: Any) -> Any:

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from albertlite.fast import attention_choice
 from albertlite.fast.gemm import Linear, make_linear
 from albertlite.fast.quantized import QuantizedLinear, is_dynamic_quantized, quantized_linear
 from albertlite.outputs import BaseModelOutputWithPooling
@@ -35,8 +36,9 @@ class FastOptions:
     Attributes:
         compute_dtype: dtype of the linear layers and attention (None: the model's dtype). LayerNorm, residuals and
             the returned tensors stay in the model's dtype.
-        attention: "auto" (chosen by shape), "loop" (one SDPA call per sequence) or "padded" (one SDPA call on the
-            real tokens re-padded to the longest sequence).
+        attention: "auto" (measured per batch shape class, see :mod:`albertlite.fast.attention_choice`), "loop"
+            (one SDPA call per sequence) or "padded" (one SDPA call on the real tokens re-padded to the longest
+            sequence).
     """
 
     compute_dtype: torch.dtype | None = None
@@ -290,9 +292,19 @@ def _attention_padded(layer: FastLayer, qkv: torch.Tensor, packing: Packing) -> 
 
 def _attention(layer: FastLayer, qkv: torch.Tensor, packing: Packing, mode: str) -> torch.Tensor:
     if mode == "auto":
-        # Measured on 2-core AMD EPYC, ALBERT-base, 16 sequences of lengths 10-87: one padded SDPA call was 20%
-        # faster than 16 per-sequence calls (attention is a small share of the FLOPs; call overhead is not).
-        mode = "padded" if packing.batch > 1 else "loop"
+        if packing.batch == 1 or min(packing.lengths) == max(packing.lengths):
+            mode = "padded"  # no padding: one call over (B, S) is the loop's work in one call
+        else:
+            key = attention_choice.shape_class(packing.lengths, qkv.dtype, qkv.device)
+            mode, measured = attention_choice.choose(
+                key,
+                {
+                    "loop": lambda: _attention_loop(layer, qkv, packing),
+                    "padded": lambda: _attention_padded(layer, qkv, packing),
+                },
+            )
+            if measured is not None:
+                return measured
     if mode == "loop":
         return _attention_loop(layer, qkv, packing)
     return _attention_padded(layer, qkv, packing)

@@ -1,18 +1,22 @@
 """Padding-free Flax inference: the real tokens of a (B, S) batch run as (R, P) packed rows.
 
 :func:`plan_packing_for_call` turns a concrete inference call's inputs into the packed arrays of
-:mod:`albertlite.fast.packing_plan` (or None: then the plain path runs); the base module hands them to
-:func:`packed_forward`, which runs its embeddings, encoder and pooler on the packed rows with attention kept within
-each sequence, and scatters the states back to (B, S, H). Padded positions of the unpacked states are zeros; real
-positions equal the plain path within 1e-4 (tests/test_fast_tf_flax.py).
+:mod:`albertlite.fast.packing_plan` (or None: then the plain path runs); under :func:`packed_base_calls` the base
+module runs on the packed rows, which are its ordinary inputs (``segment_ids`` keeps attention within each
+sequence), and its states are scattered back to (B, S, H) before the head sees them. Padded positions of the
+unpacked states are zeros; real positions equal the plain path within 1e-4 (tests/test_fast_tf_flax.py).
 
 Axis legend: B batch, S padded length, R packed rows, P slots per row, E embedding_size, H hidden_size.
 """
 
 from __future__ import annotations
 
+import contextlib
+import inspect
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -22,7 +26,7 @@ from albertlite.fast import fast_path_enabled
 from albertlite.fast.packing_plan import plan_packing
 from albertlite.outputs import BaseModelOutputWithPooling
 
-__all__ = ["Packing", "packed_forward", "plan_packing_for_call"]
+__all__ = ["Packing", "packed_base_calls", "plan_packing_for_call"]
 
 Array = jax.Array
 #: the fields of a :class:`~albertlite.fast.packing_plan.PackPlan` as device arrays (a pytree for jit)
@@ -53,24 +57,45 @@ def plan_packing_for_call(
     return None if plan is None else {name: jnp.asarray(value) for name, value in vars(plan).items()}
 
 
-def packed_forward(
-    model: Any, packing: Packing, shape: tuple[int, int], output_hidden_states: bool
-) -> BaseModelOutputWithPooling:
-    """``FlaxAlbertModule``'s forward pass on packed rows, unpacked to the caller's (B, S) batch.
+@contextlib.contextmanager
+def packed_base_calls(packing: Packing) -> Iterator[None]:
+    """Within it, a call of the base module (``FlaxAlbertModule``) runs on the packed rows and returns its outputs
+    unpacked to the caller's (B, S): what a head then computes is the plain path's, minus the padding.
 
-    Args:
-        model: the bound base module (called from its own ``__call__``, so its submodules can be applied).
-        packing: from :func:`plan_packing_for_call`.
-        shape: the caller's (B, S).
-        output_hidden_states: also return the hidden states, unpacked.
+    The packed rows are ordinary model inputs (``segment_ids`` keeps attention within each sequence, positions
+    restart per sequence); only the unpacking (``index``, ``first``) belongs to this path. Flax's method interceptor
+    lets the heads stay unaware of it: they call the base model as usual.
     """
-    embeddings = model.embeddings(
-        packing["input_ids"], packing["token_type_ids"], packing["position_ids"], True
-    )  # (R, P, E)
-    segments = packing["segments"]  # (R, P)
-    same = segments[:, None, :, None] == segments[:, None, None, :]  # (R, 1, P, P): within each sequence
-    mask_bias = jnp.where(same, 0.0, jnp.finfo(jnp.float32).min)
-    last, hidden_states, _ = model.encoder(embeddings, mask_bias, None, True, False, output_hidden_states)
+    # Imported when used: modeling_flax imports flax_wrappers, which imports this module.
+    from albertlite.modeling_flax import FlaxAlbertModule
+
+    signature = inspect.signature(FlaxAlbertModule.__call__)
+
+    def intercept(
+        next_fun: Callable[..., Any], args: tuple, kwargs: dict, context: nn.module.InterceptorContext
+    ) -> Any:
+        if not (isinstance(context.module, FlaxAlbertModule) and context.method_name == "__call__"):
+            return next_fun(*args, **kwargs)
+        call = signature.bind(context.module, *args, **kwargs).arguments
+        packed = next_fun(
+            input_ids=packing["input_ids"],
+            attention_mask=jnp.ones_like(packing["segments"]),  # empty slots are segment 0: no real token sees them
+            token_type_ids=packing["token_type_ids"],
+            position_ids=packing["position_ids"],
+            segment_ids=packing["segments"],
+            output_hidden_states=call.get("output_hidden_states", False),
+        )  # (R, P, ...)
+        return _unpacked(context.module, packed, packing, call["input_ids"].shape)
+
+    with nn.intercept_methods(intercept):
+        yield
+
+
+def _unpacked(
+    model: Any, packed: BaseModelOutputWithPooling, packing: Packing, shape: tuple[int, int]
+) -> BaseModelOutputWithPooling:
+    """The base outputs on packed rows as the caller's (B, S) batch: zeros at padding, the pooler on each sequence's
+    first token."""
     width = model.config.hidden_size
 
     def flat(states: Array) -> Array:
@@ -80,10 +105,11 @@ def packed_forward(
         padded = jnp.concatenate([flat(states), jnp.zeros((1, width), states.dtype)])  # slot R * P is zero
         return padded[packing["index"]].reshape(*shape, width)  # (B, S, H)
 
+    last = packed.last_hidden_state
     pooled = jnp.tanh(model.pooler(flat(last)[packing["first"]])) if model.add_pooling_layer else None  # (B, H)
     return BaseModelOutputWithPooling(
         last_hidden_state=unpack(last),
         pooler_output=pooled,
-        hidden_states=None if hidden_states is None else tuple(unpack(h) for h in hidden_states),
+        hidden_states=None if packed.hidden_states is None else tuple(unpack(h) for h in packed.hidden_states),
         attentions=None,
     )

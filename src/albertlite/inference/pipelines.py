@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from albertlite.devices import resolve_device
 from albertlite.inference.forward import Take, forward_features
 from albertlite.inference.parameters import Parameters
 from albertlite.tasks import registry
@@ -66,11 +67,13 @@ def pipeline(
         A callable pipeline.
 
     Raises:
-        ValueError: no model; no task named and none recorded; a task the model was not trained for.
+        ValueError: no model; no task named and none recorded; a task the model was not trained for; a device
+            this machine lacks.
         TypeError: a keyword argument the task's pipeline does not take (the message lists those it does).
     """
     if model is None:
         raise ValueError("pipeline() needs model=: a model directory, a Hub id or a model object.")
+    device = _device(device)
     if isinstance(model, torch.nn.Module):
         if tokenizer is None:
             raise ValueError("Pass tokenizer= when model is a model object.")
@@ -82,17 +85,13 @@ def pipeline(
         tokenizer = model if tokenizer is None else tokenizer
         model = entry.head_class().from_pretrained(model)
     return entry.pipeline_class()(
-        model, load_tokenizer(tokenizer), device=_device(device), batch_size=batch_size, max_length=max_length,
+        model, load_tokenizer(tokenizer), device=device, batch_size=batch_size, max_length=max_length,
         **kwargs,
     )  # fmt: skip
 
 
 def _device(device: str | int | torch.device | None) -> torch.device:
-    if device is None or device == -1:
-        return torch.device("cpu")
-    if isinstance(device, int):
-        return torch.device("cuda", device)
-    return torch.device(device)
+    return resolve_device(device, name="device")  # refused here, before the model is loaded
 
 
 def default_max_length(config: Any, tokenizer: Tokenizer) -> int:

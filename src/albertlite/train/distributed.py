@@ -19,6 +19,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from albertlite.devices import resolve_device
+
 
 @dataclass(frozen=True)
 class DistributedContext:
@@ -53,7 +55,7 @@ def init_distributed(device: str | None = None, timeout_s: float = 600.0) -> Dis
     The backend is nccl on CUDA and gloo on CPU.
 
     Args:
-        device: "cpu", "cuda" or None (CUDA when available).
+        device: "cpu", "cuda", "mps" or None (CUDA when available); see :func:`albertlite.devices.resolve_device`.
         timeout_s: collective timeout.
 
     Returns:
@@ -62,12 +64,11 @@ def init_distributed(device: str | None = None, timeout_s: float = 600.0) -> Dis
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", str(rank)))
-    use_cuda = torch.cuda.is_available() if device is None else device.startswith("cuda")
-    if use_cuda:
+    chosen = resolve_device(device, name="device", default="auto")
+    use_cuda = chosen.type == "cuda"
+    if use_cuda:  # one GPU per process, picked by the local rank
         torch.cuda.set_device(local_rank)
         chosen = torch.device("cuda", local_rank)
-    else:
-        chosen = torch.device("cpu")
     if world_size > 1 and not dist.is_initialized():
         dist.init_process_group(
             backend="nccl" if use_cuda else "gloo",

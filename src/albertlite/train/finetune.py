@@ -14,6 +14,7 @@ TensorBoard, curves.png). The output directory is locked for the run, never one 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -25,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from albertlite.checkpoints.files import MODEL_FILES, TOKENIZER_FILES, atomic_write_text, staged_directory
 from albertlite.checkpoints.run_dir import (
@@ -38,9 +38,11 @@ from albertlite.checkpoints.run_dir import (
 )
 from albertlite.config import AlbertConfig
 from albertlite.data.masking import NgramMasker
+from albertlite.devices import resolve_device
 from albertlite.inference.forward import forward_features
 from albertlite.inference.pipelines import default_max_length
 from albertlite.optim import LearningRateSchedule, build_optimizer, clip_grad_norm
+from albertlite.progress import Progress
 from albertlite.recipes import get_recipe
 from albertlite.tasks import registry
 from albertlite.tasks.batching import batch_indices, collate, mask_batch
@@ -111,8 +113,8 @@ class FinetuneSettings:
         n_best / max_answer_length / null_score_threshold / version_2: question answering decoding.
         mlm_probability: masked-LM fine-tuning: fraction of tokens to predict.
         seed: seed of initialisation, shuffling and masking.
-        device: "cpu", "cuda", ... (default: CUDA when available).
-        progress: show tqdm progress bars.
+        device: "cpu", "cuda", "cuda:N" or "mps" (default: CUDA when available); one this machine lacks is refused.
+        progress: show progress: a bar on a terminal, a line every few seconds in a log (:mod:`albertlite.progress`).
         tensorboard: also write TensorBoard events (needs the ``tensorboard`` package).
         plot: draw ``curves.png`` (training loss, learning rate, the validation metric) at the end.
         resume: continue from the newest intact end-of-epoch checkpoint in ``output_dir`` when there is one. The
@@ -120,6 +122,9 @@ class FinetuneSettings:
             refused, naming it); epochs, steps, patience, evaluation batch, device and bf16 may change.
         overwrite: replace ``output_dir`` whole when it holds another kind of model or run (and start over).
         recipe: the recipe the settings came from (recorded in the results).
+        packed: train on the real tokens only when a batch has padding (:mod:`albertlite.fast.packed_training`;
+            the same gradients as the padded step, to float rounding); False computes the padded positions too.
+            Question answering always trains padded (its span loss reads every position).
     """
 
     learning_rate: float = 3e-5
@@ -156,6 +161,7 @@ class FinetuneSettings:
     resume: bool = True
     overwrite: bool = False
     recipe: str | None = None
+    packed: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -175,6 +181,7 @@ class FinetuneSettings:
         check_number("weight_decay", self.weight_decay, minimum=0)
         check_number("max_grad_norm", self.max_grad_norm, minimum=0)
         check_number("mlm_probability", self.mlm_probability, above=0, maximum=1)
+        resolve_device(self.device, name="device")  # refused before the data is read, not mid-run
         accum = int(self.gradient_accumulation_steps)
         if self.batch_size % accum:  # micro-batches of batch // accum rows would train a smaller batch unsaid
             nearest = max(accum, self.batch_size // accum * accum)
@@ -305,7 +312,7 @@ class _Run:
         self.identity: dict[str, Any] = {}
         self.label_list: list[str] | None = None
         self.regression = bool(settings.regression) and task.allows_regression
-        self.device = torch.device(settings.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = resolve_device(settings.device, name="device", default="auto")
         self.warmup = 0
 
     def fit_length(self, config: AlbertConfig) -> None:
@@ -367,6 +374,8 @@ class _Run:
         if self.settings.classifier_pooling is not None:
             overrides["classifier_pooling"] = self.settings.classifier_pooling
         self.model = self.task.head_class().from_pretrained(name_or_path, **overrides).to(self.device)
+        base = self.model.base_model
+        base.packed_training = base.packed_training and self.settings.packed  # QA's head keeps its own False
 
     # ----------------------------------------------------------------------- training
     def train(
@@ -392,20 +401,17 @@ class _Run:
             checkpoint.restore(self.model, optimizer, self._settings(), FIXED_SETTINGS, _start_over())
             state = {k: checkpoint.state[k] for k in ("epoch", "step", "best", "stale", "history")}
         metrics = MetricsLogger(self.output, state["step"], s.tensorboard)
-        progress = tqdm(total=total_steps, initial=state["step"], desc="fine-tuning", disable=not s.progress)
-        try:
+        with contextlib.closing(metrics), Progress(total_steps, desc="fine-tuning", initial=state["step"],
+                                                   enabled=s.progress) as progress:  # fmt: skip
             while state["epoch"] < epochs and state["step"] < total_steps:
                 rng = np.random.default_rng(s.seed + state["epoch"])  # per epoch, so a resumed run masks the same
                 loss = self._epoch(train_features, micro, optimizer, schedule, state, progress, metrics, rng)
                 record, improved = self._end_epoch(loss, state, eval_examples, eval_features, metrics)
-                progress.set_postfix({k: round(v, 4) for k, v in record.items() if isinstance(v, float)})
+                progress.set_values(**{k: round(v, 4) for k, v in record.items() if isinstance(v, float)})
                 self._save_resume_point(optimizer, schedule, state)
                 if not improved and self._patience_spent(state):
                     logger.info("early stop after epoch %d", state["epoch"])
                     break
-        finally:
-            progress.close()
-            metrics.close()
         if eval_features is None and state["history"]:
             self.save(self.output, state["history"][-1])
         self._write_results(state)
@@ -428,9 +434,9 @@ class _Run:
             pending.append(loss.item() * s.gradient_accumulation_steps)
             if len(pending) == s.gradient_accumulation_steps or number == len(batches):
                 self._step(optimizer, schedule, state, metrics, pending)
+                progress.update(1, loss=round(float(np.mean(pending)), 4))
                 losses += pending
                 pending = []
-                progress.update(1)
                 if state["step"] >= schedule.total_steps:
                     break
         return float(np.mean(losses)) if losses else float("nan")

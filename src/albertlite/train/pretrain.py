@@ -37,7 +37,9 @@ from albertlite.checkpoints.run_dir import (
 )
 from albertlite.config import AlbertConfig
 from albertlite.data.shards import IGNORE_INDEX, PretrainingShards, collate_pretraining_batch, vocab_hash
+from albertlite.devices import resolve_device
 from albertlite.optim import OPTIMIZERS, SCHEDULES, LearningRateSchedule, build_optimizer, clip_grad_norm
+from albertlite.progress import Progress
 from albertlite.tokenization_auto import load_tokenizer
 from albertlite.train import checkpointing as ckpt
 from albertlite.train import options
@@ -51,6 +53,7 @@ from albertlite.train.distributed import (
     rank_positions,
 )
 from albertlite.train.metrics_log import CURVES_FILE, METRICS_FILE, MetricsLogger, plot_curves, read_metrics
+from albertlite.train.sample_dropout import key_dropout_per_sample, sample_dropout, sample_keys
 from albertlite.validation import check_number, unknown_keys_error
 
 logger = logging.getLogger(__name__)
@@ -78,6 +81,7 @@ FIXED_SETTINGS = {
     "dynamic_masking": "--dynamic-masking",
     "shuffle": "--no-shuffle",
 }
+SAMPLE_KEYS = "sample_keys"  # a micro-batch's dropout keys, taken out before the forward pass
 # order of the summed statistics of a batch (see PretrainingObjective)
 _STATS = ("mlm_loss_sum", "mlm_correct", "masked", "sop_loss_sum", "sop_correct", "pairs", "tokens")
 
@@ -120,11 +124,14 @@ class PretrainConfig:
             that holds another kind of model or data.
         deterministic: ``torch.use_deterministic_algorithms(True)``, for bit-exact runs.
         threads: torch intra-op threads (None leaves torch's choice).
-        device: "cpu", "cuda" or None (CUDA when available).
+        device: "cpu", "cuda" or "mps", or None (CUDA when available); one this machine lacks is refused.
         tensorboard: write TensorBoard events when the package is installed.
         plot: draw curves.png at the end.
-        progress: show a progress bar (rank 0).
+        progress: show progress on rank 0: a bar on a terminal, a line every few seconds in a log
+            (:mod:`albertlite.progress`).
         shuffle: read each epoch in a fresh global permutation (False: dataset order).
+        packed: train on the real tokens only when a batch has padding (:mod:`albertlite.fast.packed_training`;
+            the same gradients as the padded step, to float rounding); False computes the padded positions too.
     """
 
     data: str
@@ -158,6 +165,7 @@ class PretrainConfig:
     plot: bool = True
     progress: bool = True
     shuffle: bool = True
+    packed: bool = True
 
     def __post_init__(self) -> None:
         options.check_option_types(PretrainConfig, dataclasses.asdict(self), "PretrainConfig")
@@ -175,6 +183,7 @@ class PretrainConfig:
         if self.resume and self.overwrite:
             resume, overwrite = option("--resume", "resume=True"), option("--overwrite", "overwrite=True")
             raise ValueError(f"{resume} and {overwrite} exclude each other")
+        resolve_device(self.device, name="device")  # refused before the data is read, not mid-run
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> PretrainConfig:
@@ -376,6 +385,8 @@ class _Trainer:
 
         torch.manual_seed(self.config.seed)  # the same initial weights on every rank and world size
         self.model = AlbertForPreTraining(self.model_config).to(self.context.device)
+        key_dropout_per_sample(self.model)  # masks from each sample's global position, not from the rank
+        self.model.albert.packed_training = self.config.packed
         self.model.train()
         self.objective = PretrainingObjective(self.model)
         self.trained = self.objective
@@ -385,8 +396,9 @@ class _Trainer:
         self.optimizer = build_optimizer(
             self.model, self.config.optimizer, lr=self.config.lr, weight_decay=self.config.weight_decay
         )
-        # dropout streams differ per rank; the initial weights above do not
-        torch.manual_seed(self.config.seed + 1 + self.context.rank)
+        # dropout draws per sample (sample_dropout.py); anything else drawing from torch's generator draws the
+        # same on every rank
+        torch.manual_seed(self.config.seed + 1)
 
     def _start_step(self) -> int:
         if self.context.is_main:
@@ -471,13 +483,8 @@ class _Trainer:
         return any(r["split"] == "eval" and r["step"] == self.config.steps for r in records)
 
     def _train(self, start: int, metrics: MetricsLogger | None) -> None:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(
-            total=self.config.steps, initial=start, disable=not (self.config.progress and self.context.is_main),
-            desc="pretrain", dynamic_ncols=True,
-        )  # fmt: skip
-        try:
+        with Progress(self.config.steps, desc="pretrain", initial=start,
+                      enabled=self.config.progress and self.context.is_main) as bar:  # fmt: skip
             for step in range(start, self.config.steps):
                 began = time.perf_counter()
                 values = self._train_step(step)
@@ -485,17 +492,14 @@ class _Trainer:
                 done = step + 1
                 if metrics is not None:
                     metrics.log(done, "train", values)
-                bar.update(1)
-                bar.set_postfix(
-                    loss=f"{values['loss']:.3f}", mlm_acc=f"{values['mlm_acc']:.3f}",
+                bar.update(
+                    1, loss=f"{values['loss']:.3f}", mlm_acc=f"{values['mlm_acc']:.3f}",
                     sop_acc=f"{values['sop_acc']:.3f}", tok_s=f"{values['tokens_per_s']:.0f}",
                 )  # fmt: skip
                 if self.eval_data is not None and done % self.config.eval_every == 0 and done < self.config.steps:
                     self._log_eval(metrics, done)
                 if done % self.config.save_every == 0 or done == self.config.steps:
                     self._save_checkpoint(done)
-        finally:
-            bar.close()
 
     def _train_step(self, step: int) -> dict[str, float]:
         config, context = self.config, self.context
@@ -509,7 +513,7 @@ class _Trainer:
         for micro, batch in enumerate(batches):
             last = micro == config.accumulation - 1
             sync = contextlib.nullcontext() if last or not context.distributed else self.trained.no_sync()
-            with sync, self._autocast():
+            with sync, self._autocast(), sample_dropout(batch.pop(SAMPLE_KEYS)):
                 loss, batch_stats = self.trained(batch, masked_total, pairs_total)
                 # DDP averages gradients over ranks; the loss is this rank's share of a job-wide sum
                 (loss * context.world_size).backward()
@@ -522,10 +526,12 @@ class _Trainer:
         return {**summarize(stats), "lr": lr, "grad_norm": grad_norm, "tokens": float(stats[_STATS.index("tokens")])}
 
     def _micro_batch(self, step: int, micro: int) -> dict[str, torch.Tensor]:
-        positions = rank_positions(
+        positions = list(rank_positions(
             step, micro, batch_size=self.config.batch_size, accumulation=self.config.accumulation, context=self.context
-        )
-        return self._collate(self.data, self._samples(positions))
+        ))  # fmt: skip
+        batch = self._collate(self.data, self._samples(iter(positions)))
+        batch[SAMPLE_KEYS] = sample_keys(self.config.seed, positions, self.context.device)
+        return batch
 
     def _samples(self, positions: Iterator[int]) -> list[dict[str, np.ndarray]]:
         samples = []

@@ -1,0 +1,92 @@
+"""What a benchmark result was measured on, and where each CPU kind's results are kept.
+
+Results from different CPUs rank backends, kernels and precisions differently, so every results file records the CPU
+model, the ISA flags that decide the fast kernels and the library versions, and each CPU kind keeps its own file
+(``results/<benchmark>/<cpu kind>.json``): a run on another machine adds a file instead of overwriting one.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import re
+from pathlib import Path
+
+# The /proc/cpuinfo flags that decide which GEMM and attention kernels can run, with the names the tables print.
+ISA_FLAGS = {
+    "avx2": "AVX2",
+    "avx512f": "AVX-512",
+    "avx512_bf16": "AVX512-BF16",
+    "avx512_vnni": "AVX512-VNNI",
+    "avx_vnni": "AVX-VNNI",
+    "amx_bf16": "AMX-BF16",
+    "amx_int8": "AMX-INT8",
+    "amx_fp16": "AMX-FP16",
+}
+LIBRARIES = ("albertlite", "torch", "transformers", "onnxruntime", "openvino", "numpy")
+
+
+def cpu_model_and_flags() -> tuple[str, set[str]]:
+    model, flags = platform.processor() or "unknown CPU", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and model in ("unknown CPU", platform.processor()):
+                    model = value.strip()
+                elif key.strip() == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    return model, flags
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def machine() -> dict:
+    """The CPU, its kernel-relevant ISA, the cores and threads, the versions and the load at the start."""
+    import torch
+
+    model, flags = cpu_model_and_flags()
+    return {
+        "cpu": model,
+        "cpu_kind": cpu_kind(model),
+        "isa": [label for flag, label in ISA_FLAGS.items() if flag in flags],
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "versions": library_versions(),
+        "load_average_start": os.getloadavg(),
+    }
+
+
+def cpu_kind(model: str) -> str:
+    """A file-name key per CPU model: ``AMD EPYC 9B14`` -> ``amd-epyc-9b14``; frequency suffixes dropped."""
+    model = re.sub(r"\(r\)|\(tm\)|\bcpu\b|@.*$|\d+-core processor", " ", model.lower())
+    return re.sub(r"[^a-z0-9]+", "-", model).strip("-") or "unknown-cpu"
+
+
+def machine_line(m: dict) -> str:
+    versions = m["versions"]
+    libs = ", ".join(f"{k} {v}" for k, v in versions.items() if v != "not installed" and k != "python")
+    return (
+        f"{m['cpu']}, {m['cores']} cores ({', '.join(m['isa']) or 'no AVX-512'}), {m['torch_threads']} threads; "
+        f"Python {versions['python']}, {libs}"
+    )
+
+
+def results_path(directory: Path, benchmark: str, kind: str, suffix: str) -> Path:
+    return directory / benchmark / f"{kind}{suffix}"
+
+
+def all_results(directory: Path, benchmark: str) -> list[Path]:
+    """Every CPU kind's results file for ``benchmark``, sorted by name."""
+    return sorted((directory / benchmark).glob("*.json"))

@@ -1,0 +1,96 @@
+"""Which torch device a ``--device`` flag or ``device=`` argument names, refused in one line when it cannot run here.
+
+Every entry point that takes a device (``albertlite finetune``, ``pretrain``, ``fill-mask``, ``predict``,
+:func:`albertlite.pipeline`, :class:`~albertlite.train.finetune.FinetuneSettings`,
+:class:`~albertlite.train.pretrain.PretrainConfig`) resolves it here, so that "tpu" is not taken for the CPU and
+"cuda" on a machine without CUDA is refused before any work instead of failing mid-run with a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+ACCEPTED = "cpu, cuda, cuda:N (a CUDA device index) or mps"
+_SPELLING = re.compile(r"(cpu|mps|cuda)(?::(\d+))?")
+
+
+def available_devices() -> list[str]:
+    """The devices this machine can run on: "cpu", then "cuda:0" ... and "mps" where present."""
+    import torch
+
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices += [f"cuda:{index}" for index in range(torch.cuda.device_count())]
+    if _mps_available():
+        devices.append("mps")
+    return devices
+
+
+def resolve_device(
+    device: str | int | torch.device | None, *, name: str = "--device", default: str = "cpu"
+) -> torch.device:
+    """The torch device ``device`` names, checked against what this machine has.
+
+    Args:
+        device: "cpu", "cuda", "cuda:N", "mps", a ``torch.device``, a CUDA index (-1: the CPU), or None.
+        name: how the caller spells the setting in messages ("--device", "device").
+        default: what None means: "cpu", or "auto" (CUDA when available, else the CPU).
+
+    Returns:
+        The device.
+
+    Raises:
+        ValueError: an unknown device ("tpu"), or one this machine lacks (naming what it has).
+        TypeError: neither a string, an integer nor a torch.device.
+
+    Example:
+        >>> resolve_device("cpu")
+        device(type='cpu')
+    """
+    import torch
+
+    if device is None:
+        return torch.device("cuda" if default == "auto" and torch.cuda.is_available() else "cpu")
+    if isinstance(device, bool) or not isinstance(device, (str, int, torch.device)):
+        raise TypeError(f"{_spell(name, device)}: expected a device name ({ACCEPTED}), got {type(device).__name__}")
+    as_index = {-1: "cpu"}.get(device, f"cuda:{device}") if isinstance(device, int) else None  # pipeline's ints
+    text = as_index or str(device).strip().lower()
+    match = _SPELLING.fullmatch(text)
+    if match is None or (match.group(1) != "cuda" and match.group(2) is not None):
+        raise ValueError(f"{_spell(name, device)}: unknown device; use {ACCEPTED} "
+                         f"(this machine has {', '.join(available_devices())})")  # fmt: skip
+    _check_available(text, match.group(1), match.group(2), name)
+    return torch.device(text)
+
+
+def _check_available(text: str, kind: str, index: str | None, name: str) -> None:
+    import torch
+
+    if kind == "cpu":
+        return
+    if kind == "cuda" and torch.cuda.is_available():
+        count = torch.cuda.device_count()
+        if index is None or int(index) < count:
+            return
+        problem = f"cuda:{index} is not on this machine (it has {count} CUDA device{'s' if count > 1 else ''})"
+    elif kind == "mps" and _mps_available():
+        return
+    else:
+        problem = f"{text} is not available on this machine (torch {torch.__version__})"
+    raise ValueError(f"{problem}; use {' or '.join(_spell(name, d) for d in available_devices())}")
+
+
+def _mps_available() -> bool:
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    return mps is not None and bool(mps.is_available())
+
+
+def _spell(name: str, value: object) -> str:
+    """``--device cuda`` for a flag, ``device='cuda'`` for an argument."""
+    return f"{name} {value}" if name.startswith("--") else f"{name}={value!r}"
