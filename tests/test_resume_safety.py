@@ -98,7 +98,7 @@ def test_no_pickle_loading_anywhere_in_src():
 def test_a_pickle_at_the_old_finetune_resume_file_is_refused_and_never_runs(base_model, data, tmp_path):
     output, marker = tmp_path / "out", tmp_path / "ran"
     plant(output / "last-epoch" / "state.pt", marker)
-    with pytest.raises(ValueError, match=r"last-epoch/state\.pt .*pickle.*--no-resume"):
+    with pytest.raises(ValueError, match=r"last-epoch/state\.pt .*pickle.*pass resume=False to start over"):
         ft.finetune("text-classification", base_model, data["train"], data["dev"], output, _settings())
     assert not marker.exists()
     ft.finetune("text-classification", base_model, data["train"], data["dev"], output, _settings(resume=False))
@@ -112,7 +112,7 @@ def test_a_pickle_in_any_finetune_resume_file_never_runs(base_model, data, tmp_p
     _stopped_finetune(base_model, data, output)
     (point,) = [path for _, path in ckpt.list_checkpoints(output / ft.RESUME_DIR)]
     plant(point / name, marker)
-    with pytest.raises(ValueError, match=rf"{name}.*--no-resume"):  # no older resume point to fall back on
+    with pytest.raises(ValueError, match=rf"{name}.*resume=False"):  # no older resume point to fall back on
         ft.finetune("text-classification", base_model, data["train"], data["dev"], output, _settings())
     assert not marker.exists()
 
@@ -125,7 +125,7 @@ def test_a_pickle_at_the_old_pretrain_resume_files_is_refused_and_never_runs(cor
     for name in ("training_state.pt", "rng-0.pt"):
         plant(step_dir / name, marker)
     (step_dir / "checkpoint.json").write_text(json.dumps({"step": 8}))
-    with pytest.raises(ValueError, match=r"training_state\.pt .*pickle.*--overwrite"):
+    with pytest.raises(ValueError, match=r"training_state\.pt .*pickle.*pass overwrite=True to start over"):
         pretrain(PretrainConfig(**{**options, "steps": 10, "resume": True}))
     assert not marker.exists()
 
@@ -184,7 +184,7 @@ def test_finetune_resume_refuses_changed_data_batch_and_rate_naming_each(base_mo
                     _settings(batch_size=8, learning_rate=2e-3))  # fmt: skip
     message = str(refused.value)
     assert "--train (its contents)" in message and "--batch-size 16 -> 8" in message
-    assert "--lr 0.001 -> 0.002" in message and "--no-resume" in message and "\n" not in message
+    assert "--lr 0.001 -> 0.002" in message and "resume=False" in message and "\n" not in message
     assert not (output / ft.RESULTS_FILE).exists()  # nothing recorded of the refused run
 
 
@@ -205,7 +205,7 @@ def test_pretrain_resume_refuses_another_model_config_and_applies_more_steps(cor
     options = tiny_options(corpus, output, steps=4, eval_data=None)
     pretrain(PretrainConfig(**options))
     wider = json.dumps({**json.loads(TINY_MODEL), "hidden_size": 64})
-    with pytest.raises(ValueError, match=r"--model-config .*changed since.*--overwrite"):
+    with pytest.raises(ValueError, match=r"--model-config .*changed since.*pass overwrite=True to start over"):
         pretrain(PretrainConfig(**{**options, "model_config": wider, "resume": True}))
     with pytest.raises(ValueError, match=r"--lr 0.005 -> 0.001; --seed 12345 -> 1 changed"):
         pretrain(PretrainConfig(**{**options, "seed": 1, "lr": 1e-3, "resume": True}))
@@ -256,7 +256,7 @@ def test_pretrain_over_a_fine_tuned_model_needs_overwrite_and_then_replaces_it_w
     assert main(_finetune_args(base_model, data, output)) == 0
     capsys.readouterr()
     options = tiny_options(corpus, output, steps=2, eval_data=None)
-    with pytest.raises(ValueError, match=r"holds a fine-tuned text-classification model.*--overwrite"):
+    with pytest.raises(ValueError, match=r"holds a fine-tuned text-classification model.*pass overwrite=True"):
         pretrain(PretrainConfig(**options))
     assert (output / "task.json").is_file() and (output / ft.RESULTS_FILE).is_file()  # untouched
     pretrain(PretrainConfig(**{**options, "overwrite": True}))

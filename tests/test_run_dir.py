@@ -124,7 +124,7 @@ def test_claim_output_refuses_another_kind_and_with_overwrite_empties_it_whole(t
     target = _write(tmp_path / "d", {"config.json": "{}", "task.json": '{"task": "text-classification"}',
                                      "model.safetensors": "w"})  # fmt: skip
     with pytest.raises(ValueError, match="holds a fine-tuned text-classification model, not a pretraining run; pass "
-                                         "--overwrite"):  # fmt: skip
+                                         "overwrite=True"):  # fmt: skip
         claim_output(target, "a pretraining run", overwrite=False)
     assert claim_output(target, "a fine-tuned text-classification model", overwrite=False) is False
     assert claim_output(_write(tmp_path / "mine", {"notes.txt": "x"}), "a model", overwrite=False) is False

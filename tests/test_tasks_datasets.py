@@ -100,7 +100,10 @@ def test_class_label_ids_become_names_and_minus_one_no_label():
         {"text": ["a b", "c", "d"], "label": [1, 0, -1]},
         features=Features({"text": Value("string"), "label": ClassLabel(names=SENTIMENT)}),
     )
-    assert [e["label"] for e in tasks.load_examples(data, "text-classification")] == ["neg", "pos", None]
+    examples = tasks.load_examples(data, "text-classification", require_labels=False)  # a test split
+    assert [e["label"] for e in examples] == ["neg", "pos", None]
+    with pytest.raises(ValueError, match=r"the dataset, example 2: no label \('label' is empty\)"):
+        tasks.load_examples(data, "text-classification")  # training: a row without a label is refused
     # a sequence of ClassLabel under an accepted tags spelling other than ner_tags
     tagged = datasets.Dataset.from_dict(
         {"words": [["alice", "paris"]], "labels": [[1, 5]]},

@@ -8,6 +8,7 @@ import logging
 import sys
 
 import albertlite
+from albertlite.checkpoints.run_dir import on_command_line
 from albertlite.commands import COMMAND_MODULES
 
 
@@ -31,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
-        return int(args.handler(args) or 0)
+        with on_command_line():  # messages name the flags, not the API's arguments
+            return int(args.handler(args) or 0)
     except (ValueError, OSError, ImportError, KeyError, TypeError) as error:
         if args.verbose:
             raise

@@ -178,8 +178,10 @@ class AlbertConfig:
         id2label: dict[Any, str] | None,
         label2id: dict[str, Any] | None,
     ) -> None:
+        if num_labels is not None and (isinstance(num_labels, bool) or not isinstance(num_labels, int)):
+            raise ValueError(f"AlbertConfig.num_labels must be a whole number, got {num_labels!r}.")
         if id2label is not None:
-            id2label = {int(k): str(v) for k, v in id2label.items()}
+            id2label = {_label_id(k, "id2label keys"): str(v) for k, v in _mapping(id2label, "id2label").items()}
             if num_labels is not None and num_labels != len(id2label):
                 raise ValueError(
                     f"num_labels={num_labels} disagrees with id2label, which names {len(id2label)} labels; "
@@ -189,7 +191,7 @@ class AlbertConfig:
         else:
             self.id2label = {i: f"LABEL_{i}" for i in range(2 if num_labels is None else num_labels)}
         if label2id is not None:
-            self.label2id = {str(k): int(v) for k, v in label2id.items()}
+            self.label2id = {str(k): _label_id(v, "label2id values") for k, v in _mapping(label2id, "label2id").items()}
         else:
             self.label2id = {label: i for i, label in self.id2label.items()}
 
@@ -246,9 +248,12 @@ class AlbertConfig:
                 f"num_hidden_groups ({self.num_hidden_groups}) exceeds num_hidden_layers "
                 f"({self.num_hidden_layers}): every group must be used by at least one layer."
             )
-        if self.hidden_act not in ACTIVATIONS:
+        if not isinstance(self.hidden_act, str) or self.hidden_act not in ACTIVATIONS:
             raise ValueError(f"Unknown hidden_act {self.hidden_act!r}; expected one of {sorted(ACTIVATIONS)}.")
-        if self.position_embedding_type not in POSITION_EMBEDDING_TYPES:
+        if (
+            not isinstance(self.position_embedding_type, str)
+            or self.position_embedding_type not in POSITION_EMBEDDING_TYPES
+        ):
             raise ValueError(
                 f"Unknown position_embedding_type {self.position_embedding_type!r}; "
                 f"expected one of {list(POSITION_EMBEDDING_TYPES)}."
@@ -257,20 +262,25 @@ class AlbertConfig:
             raise ValueError(
                 f"Unknown problem_type {self.problem_type!r}; expected None or one of {list(PROBLEM_TYPES)}."
             )
-        if self.classifier_pooling not in CLASSIFIER_POOLINGS:
+        if not isinstance(self.classifier_pooling, str) or self.classifier_pooling not in CLASSIFIER_POOLINGS:
             raise ValueError(
                 f"Unknown classifier_pooling {self.classifier_pooling!r}; expected one of {list(CLASSIFIER_POOLINGS)}."
             )
-        for name in _PROBABILITIES:
+        for name in (*_PROBABILITIES, "classifier_dropout_prob"):
             value = getattr(self, name)
-            if not 0.0 <= float(value) < 1.0:
+            if (value is not None or name != "classifier_dropout_prob") and not (_is_number(value) and 0 <= value < 1):
                 raise ValueError(f"AlbertConfig.{name} must lie in [0, 1), got {value!r}.")
-        if self.classifier_dropout_prob is not None and not 0.0 <= float(self.classifier_dropout_prob) < 1.0:
+        for name in ("layer_norm_eps", "initializer_range"):
+            if not (_is_number(getattr(self, name)) and getattr(self, name) > 0):
+                raise ValueError(f"AlbertConfig.{name} must be a positive number, got {getattr(self, name)!r}.")
+        for name in ("pad_token_id", "bos_token_id", "eos_token_id"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValueError(f"AlbertConfig.{name} must be a token id (a whole number) or null, got {value!r}.")
+        if not isinstance(self.tie_word_embeddings, bool):
             raise ValueError(
-                f"AlbertConfig.classifier_dropout_prob must lie in [0, 1), got {self.classifier_dropout_prob!r}."
+                f"AlbertConfig.tie_word_embeddings must be true or false, got {self.tie_word_embeddings!r}."
             )
-        if float(self.layer_norm_eps) <= 0 or float(self.initializer_range) <= 0:
-            raise ValueError("layer_norm_eps and initializer_range must be positive.")
         if self.pad_token_id is not None and not 0 <= self.pad_token_id < self.vocab_size:
             raise ValueError(f"pad_token_id ({self.pad_token_id}) must lie in [0, vocab_size={self.vocab_size}).")
 
@@ -337,10 +347,14 @@ class AlbertConfig:
 
     @classmethod
     def from_json_file(cls, path: str | os.PathLike, **overrides: Any) -> AlbertConfig:
+        """Read a ``config.json``; every error names the file (and the field, when one is wrong)."""
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as error:
             raise OSError(f"Cannot read the config file {path}: {error}") from error
+        except UnicodeDecodeError as error:
+            reason = f"{error.reason} at byte {error.start}"
+            raise ValueError(f"{path} is not UTF-8 text ({reason}); is it a config.json?") from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:
@@ -349,6 +363,8 @@ class AlbertConfig:
             return cls.from_dict(data, **overrides)
         except TypeError as error:  # a value of the wrong type reached the constructor
             raise ValueError(f"{path} holds an invalid ALBERT config: {error}") from error
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from error
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike, **kwargs: Any) -> AlbertConfig:
@@ -382,6 +398,26 @@ class AlbertConfig:
         if preset is None:
             raise ValueError(f"Unknown preset {name!r}; available: {sorted(PRESETS)}.")
         return cls.from_dict(PRESETS[preset], **overrides)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value  # NaN is not
+
+
+def _mapping(value: Any, name: str) -> dict:
+    if not isinstance(value, dict):
+        raise ValueError(f"AlbertConfig.{name} must be a mapping (a JSON object), got {value!r}.")
+    return value
+
+
+def _label_id(value: Any, what: str) -> int:
+    """A label id of id2label/label2id; JSON writes the keys as strings ("0")."""
+    try:
+        if isinstance(value, bool) or int(value) != float(value):
+            raise ValueError
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"AlbertConfig.{what} must be label ids (whole numbers), got {value!r}.") from None
 
 
 def _divisor_near(n: int, target: int) -> int:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import fcntl
 import json
 import logging
@@ -210,6 +211,25 @@ def _read_json(path: Path) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+# Set while a CLI command runs: the guards then name its flags (--overwrite) instead of the API's arguments.
+_ON_COMMAND_LINE: contextvars.ContextVar[bool] = contextvars.ContextVar("on_command_line", default=False)
+
+
+@contextlib.contextmanager
+def on_command_line() -> Iterator[None]:
+    """Within this block, :func:`option` spells options as the command line does."""
+    token = _ON_COMMAND_LINE.set(True)
+    try:
+        yield
+    finally:
+        _ON_COMMAND_LINE.reset(token)
+
+
+def option(flag: str, argument: str) -> str:
+    """How the user asks for something: the CLI ``flag`` under :func:`on_command_line`, else the API ``argument``."""
+    return flag if _ON_COMMAND_LINE.get() else argument
+
+
 def claim_output(directory: str | os.PathLike, kind: str, *, overwrite: bool, flag: str | None = "--overwrite") -> bool:
     """Check that ``kind`` may be written into ``directory``; with ``overwrite``, empty a directory of another kind.
 
@@ -218,7 +238,8 @@ def claim_output(directory: str | os.PathLike, kind: str, *, overwrite: bool, fl
     file stays), in one rename, so a failure leaves it as it was.
 
     Args:
-        flag: how the user asks to replace it (None: there is no such option).
+        flag: the command-line flag that asks to replace it (None: there is no such option); the API's argument
+            is its name ``=True``.
 
     Returns:
         Whether the directory was emptied.
@@ -230,7 +251,8 @@ def claim_output(directory: str | os.PathLike, kind: str, *, overwrite: bool, fl
     if existing is None or existing == kind or not _is_model_kind(existing):
         return False
     if not overwrite:
-        remedy = f"pass {flag} to replace it whole, or choose another output" if flag else "choose another output"
+        spelled = option(flag, f"{flag.removeprefix('--').replace('-', '_')}=True") if flag else None
+        remedy = f"pass {spelled} to replace it whole, or choose another output" if spelled else "choose another output"
         raise ValueError(f"{directory} holds {existing}, not {kind}; {remedy}")
     clear_directory(directory)
     return True

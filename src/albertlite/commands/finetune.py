@@ -21,6 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--train", required=True, metavar="FILE", help="Training examples (.jsonl, .json, .csv, .tsv).")
     parser.add_argument("--validation", metavar="FILE", help="Validation examples, evaluated after every epoch.")
     parser.add_argument("--output", required=True, metavar="DIR", help="Where the fine-tuned model goes.")
+    parser.add_argument("--config", metavar="FILE", help="JSON file of settings keyed by FinetuneSettings' "
+                        "fields (learning_rate, batch_size, epochs, weight_decay ...); flags given win.")  # fmt: skip
     parser.add_argument("--recipe", metavar="NAME", help="A paper recipe: cola, sts-b, sst-2, mnli, qnli, qqp, rte, "
                         "mrpc, wnli, squad1, squad2, race (flags below override it).")  # fmt: skip
     parser.add_argument("--epochs", type=float, help="Passes over the training data (default 3).")
@@ -69,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from albertlite.devices import resolve_device
     from albertlite.recipes import get_recipe
     from albertlite.train.finetune import FinetuneSettings, finetune
+    from albertlite.train.options import read_options
 
     resolve_device(args.device)  # named as the flag (the settings would name it device=)
     overrides = {
@@ -77,10 +80,13 @@ def run(args: argparse.Namespace) -> int:
         "warmup_ratio": args.warmup_ratio, "doc_stride": args.doc_stride, "version_2": args.version_2,
         "metric": args.metric, "early_stopping_patience": args.patience, "bf16": args.bf16, "seed": args.seed,
         "classifier_pooling": args.classifier_pooling,
-        "device": args.device, "resume": not args.no_resume, "progress": not args.no_progress,
+        "device": args.device, "resume": False if args.no_resume else None,
+        "progress": False if args.no_progress else None,
         "tensorboard": False if args.no_tensorboard else None,
         "overwrite": args.overwrite or None, "packed": False if args.no_packed else None,
     }  # fmt: skip
+    from_file = read_options(args.config, FinetuneSettings, "fine-tuning settings") if args.config else {}
+    overrides = {**from_file, **{k: v for k, v in overrides.items() if v is not None}}
     task = args.task
     if args.recipe:
         task = task or get_recipe(args.recipe).task
@@ -88,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         if task is None:
             raise ValueError("give --task (or --recipe).")
-        settings = FinetuneSettings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = FinetuneSettings(**overrides)
     for name in ("train", "validation"):
         path = getattr(args, name)
         if path is not None and not Path(path).is_file():

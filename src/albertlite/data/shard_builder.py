@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from albertlite.checkpoints.files import staged_directory
-from albertlite.checkpoints.run_dir import OutputLock, check_apart, claim_output
+from albertlite.checkpoints.run_dir import OutputLock, check_apart, claim_output, option
 from albertlite.data.corpus import read_documents
 from albertlite.data.pretraining import InstanceBuilder, InstanceSettings, chunk_documents
 from albertlite.data.shards import MANIFEST, InstanceBatch, ShardWriter, token_dtype_for, vocab_hash
@@ -89,8 +89,8 @@ def write_pretraining_shards(
     with OutputLock(output_dir, "albertlite pretrain-data"):
         cleared = claim_output(output_dir, "pretraining data", overwrite=overwrite)
         if (Path(output_dir) / MANIFEST).exists() and not (overwrite or cleared):
-            raise ValueError(f"{output_dir} already holds pretraining data (manifest.json); pass --overwrite to "
-                             "replace it")  # fmt: skip
+            raise ValueError(f"{output_dir} already holds pretraining data (manifest.json); pass "
+                             f"{option('--overwrite', 'overwrite=True')} to replace it")  # fmt: skip
         # the old dataset's files (and any an interrupted run left) are replaced; other files stay
         shown = Progress(None, desc="pretrain-data", unit="chunk", enabled=progress)
         with staged_directory(output_dir, replaces=_DATASET_FILES) as staging, shown:

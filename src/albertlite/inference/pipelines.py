@@ -25,8 +25,9 @@ import torch
 
 from albertlite.devices import resolve_device
 from albertlite.inference.forward import Take, forward_features
+from albertlite.inference.parameters import Parameters
 from albertlite.tasks import registry
-from albertlite.tasks.decoding import DecodeSettings, decode_answers, word_tags
+from albertlite.tasks.decoding import DecodeSettings, ranked_answers, word_tags
 from albertlite.tasks.features import FeatureSettings, choice_features, token_features
 from albertlite.tokenization_auto import load_tokenizer
 
@@ -59,7 +60,8 @@ def pipeline(
         batch_size: inputs per forward pass.
         max_length: the longest encoded sequence (default: the model's ``max_position_embeddings``, capped by
             the tokenizer's ``model_max_length``).
-        **kwargs: the pipeline's defaults (``top_k``, ``aggregation_strategy``, ``pooling`` ...).
+        **kwargs: the pipeline's defaults (``top_k``, ``aggregation_strategy``, ``pooling`` ...); Hugging Face's
+            names of the same parameters work too (``max_answer_len``).
 
     Returns:
         A callable pipeline.
@@ -67,6 +69,7 @@ def pipeline(
     Raises:
         ValueError: no model; no task named and none recorded; a task the model was not trained for; a device
             this machine lacks.
+        TypeError: a keyword argument the task's pipeline does not take (the message lists those it does).
     """
     if model is None:
         raise ValueError("pipeline() needs model=: a model directory, a Hub id or a model object.")
@@ -113,9 +116,14 @@ class Pipeline(ABC):
         batch_size: inputs per forward pass.
         max_length: the longest encoded sequence (default: :func:`default_max_length`).
         **defaults: per-call parameters used when a call does not give them.
+
+    Raises:
+        TypeError: a parameter this pipeline does not take, or one of the wrong type.
+        ValueError: a parameter out of range.
     """
 
     task_name = ""  # the registry task this pipeline runs
+    parameters = Parameters("")  # the call parameters it takes, beside batch_size and max_length
 
     def __init__(
         self,
@@ -132,16 +140,25 @@ class Pipeline(ABC):
         self.tokenizer = tokenizer
         self.batch_size = batch_size
         self.task = registry.get_task(self.task_name)
-        limit = default_max_length(model.config, tokenizer)
-        if max_length is not None and not 0 < max_length <= limit:
-            raise ValueError(f"max_length={max_length} is outside what the model accepts (1 to {limit} tokens).")
-        self.max_length = max_length or limit
-        self.defaults = defaults
+        self.limit = default_max_length(model.config, tokenizer)
+        self.max_length = self._max_length(max_length, self.limit)
+        self.defaults = self.parameters.check(defaults)
+
+    def _max_length(self, max_length: int | None, default: int) -> int:
+        """``max_length`` when given (the model must accept it), else ``default``."""
+        self.parameters.check({"max_length": max_length})
+        if max_length is not None and not 0 < max_length <= self.limit:
+            raise ValueError(f"max_length={max_length} is outside what the model accepts (1 to {self.limit} tokens).")
+        return default if max_length is None else int(max_length)
 
     def __call__(self, inputs: Any, **params: Any) -> Any:
-        """Run on one input or a list of inputs; returns one result or a list of results."""
-        params = {**self.defaults, **params}
+        """Run on one input or a list of inputs; returns one result or a list of results.
+
+        ``params`` are this pipeline's call parameters; ``max_length`` and ``batch_size`` apply to this call only.
+        """
+        params = {**self.defaults, **self.parameters.check(params)}
         batch_size = params.pop("batch_size", self.batch_size)
+        params["max_length"] = self._max_length(params.get("max_length"), self.max_length)
         single = not isinstance(inputs, list)
         items = [inputs] if single else list(inputs)
         if not items:
@@ -153,8 +170,8 @@ class Pipeline(ABC):
     def _run(self, items: list[Any], batch_size: int, params: dict[str, Any]) -> list[Any]:
         """One result per item, in order."""
 
-    def _encode(self, texts: Sequence[str], **kwargs: Any) -> Any:
-        return self.tokenizer(list(texts), truncation=True, max_length=self.max_length, **kwargs)
+    def _encode(self, texts: Sequence[str], max_length: int, **kwargs: Any) -> Any:
+        return self.tokenizer(list(texts), truncation=True, max_length=max_length, **kwargs)
 
     def _forward(self, features: Sequence[Mapping[str, Any]], batch_size: int, output: str | Take) -> list[Any]:
         """One output per feature (see :func:`albertlite.inference.forward.forward_features`)."""
@@ -162,9 +179,9 @@ class Pipeline(ABC):
             self.model, features, output, pad_token_id=self.tokenizer.pad_token_id, batch_size=batch_size
         )
 
-    def _features(self) -> FeatureSettings:
-        """Feature settings of this pipeline's maximum length (for the featurizers fine-tuning uses)."""
-        return FeatureSettings(max_length=self.max_length)
+    def _features(self, max_length: int) -> FeatureSettings:
+        """Feature settings of a call's maximum length (for the featurizers fine-tuning uses)."""
+        return FeatureSettings(max_length=max_length)
 
 
 def _rows(encoded: Mapping[str, list], count: int, keys: Sequence[str] = ("input_ids", "token_type_ids")) -> list[dict]:
@@ -179,29 +196,69 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 class FillMaskPipeline(Pipeline):
     """Top-k predictions for each ``[MASK]``: ``[{"score", "token", "token_str", "sequence"}, ...]``.
 
-    A text with one mask gives a list of k dicts; with several masks, one such list per mask.
+    A text with one mask gives a list of k dicts; with several masks, one such list per mask. Parameters:
+    ``top_k`` (5) and ``targets`` (a word or a list of words: only these are ranked, each scored by its probability
+    over the whole vocabulary, as Hugging Face does; each must be one piece of the vocabulary).
     """
 
     task_name = "masked-lm"
+    parameters = Parameters("fill-mask", ("top_k", "targets"))
 
     def _run(self, items, batch_size, params):
-        top_k = int(params.get("top_k", 5))
-        mask_id = self.tokenizer.mask_token_id
+        top_k = params.get("top_k") or 5
+        targets = self._target_ids(params.get("targets"))
         texts = [_text_of(item, f"input {i}") for i, item in enumerate(items)]
-        encoded = self._encode(texts)
-        features = _rows(encoded, len(texts))
-        for text, feature in zip(texts, features):
-            if mask_id not in feature["input_ids"]:
-                raise ValueError(f"No {self.tokenizer.mask_token} in the input {text!r}.")
+        features = _rows(self._encode(texts, params["max_length"]), len(texts))
+        for i, (text, feature) in enumerate(zip(texts, features)):
+            if self.tokenizer.mask_token_id not in feature["input_ids"]:
+                self._no_mask(i, text, params["max_length"])
         logits = self._forward(features, batch_size, "tokens")
-        return [self._top_k(feature["input_ids"], scores, top_k) for feature, scores in zip(features, logits)]
+        return [self._top_k(f["input_ids"], scores, top_k, targets) for f, scores in zip(features, logits)]
 
-    def _top_k(self, input_ids: list[int], logits: np.ndarray, top_k: int) -> list:
+    def _no_mask(self, index: int, text: str, max_length: int) -> None:
+        """Say why a text's encoding holds no mask: it has none, or only past ``max_length`` (truncated away)."""
+        mask = self.tokenizer.mask_token
+        full = self.tokenizer(text)["input_ids"]
+        if self.tokenizer.mask_token_id in full:
+            position = full.index(self.tokenizer.mask_token_id) + 1
+            raise ValueError(
+                f"input {index}: the {mask} is token {position} of {len(full)}, beyond max_length={max_length}; "
+                f"shorten the text before it, or pass a larger max_length (the model takes up to {self.limit})."
+            )
+        raise ValueError(f"No {mask} in the input {text!r}.")
+
+    def _target_ids(self, targets: Any) -> list[int] | None:
+        """The vocabulary ids of ``targets`` (a word or a list of words), or None for the whole vocabulary."""
+        if targets is None:
+            return None
+        words = [targets] if isinstance(targets, str) else targets
+        if not isinstance(words, (list, tuple)) or not words or not all(isinstance(w, str) for w in words):
+            raise TypeError(f"targets must be a word or a non-empty list of words, got {targets!r}.")
+        vocabulary = self.tokenizer.get_vocab()
+        ids = []
+        for word in words:
+            if word in vocabulary:  # a piece as the vocabulary spells it ("▁paris")
+                pieces = [vocabulary[word]]
+            else:
+                pieces = list(self.tokenizer(word, add_special_tokens=False)["input_ids"])
+            if len(pieces) != 1:
+                shown = [self.tokenizer.decode([piece]) for piece in pieces]
+                raise ValueError(
+                    f"targets: {word!r} is {len(pieces)} pieces of the vocabulary ({shown}), not one; a [MASK] is "
+                    f"one piece, so give words that are single pieces."
+                )
+            ids.append(int(pieces[0]))
+        return list(dict.fromkeys(ids))
+
+    def _top_k(self, input_ids: list[int], logits: np.ndarray, top_k: int, targets: list[int] | None) -> list:
         positions = [i for i, token in enumerate(input_ids) if token == self.tokenizer.mask_token_id]
         per_mask = []
         for position in positions:
             probabilities = _softmax(logits[position].astype(np.float64))
-            best = np.argsort(-probabilities, kind="stable")[:top_k]
+            if targets is None:
+                best = np.argsort(-probabilities, kind="stable")[:top_k]
+            else:
+                best = sorted(targets, key=lambda token: -probabilities[token])[:top_k]
             candidates = []
             for token in best:
                 filled = list(input_ids)
@@ -225,12 +282,13 @@ class TextClassificationPipeline(Pipeline):
     """
 
     task_name = "text-classification"
+    parameters = Parameters("text-classification", ("top_k",))
 
     def _run(self, items, batch_size, params):
         texts = [_text_of(item, f"input {i}") for i, item in enumerate(items)]
         pairs = [item.get("text_pair") if isinstance(item, Mapping) else None for item in items]
         use_pairs = any(p is not None for p in pairs)
-        encoded = self._encode(texts, text_pair=[p or "" for p in pairs] if use_pairs else None)
+        encoded = self._encode(texts, params["max_length"], text_pair=[p or "" for p in pairs] if use_pairs else None)
         features = _rows(encoded, len(items))
         logits = self._forward(features, batch_size, "sequence")
         top_k = params.get("top_k", 1)
@@ -260,11 +318,12 @@ class TokenClassificationPipeline(Pipeline):
     """
 
     task_name = "token-classification"
+    parameters = Parameters("token-classification", ("aggregation_strategy",))
 
     def _run(self, items, batch_size, params):
         split = [isinstance(item, Mapping) and "tokens" in item for item in items]
         if all(split):
-            return self._word_tags(items, batch_size)
+            return self._word_tags(items, batch_size, params["max_length"])
         if any(split):
             raise ValueError("Pass either texts or {'tokens': [...]} word lists in one call, not both.")
         strategy = params.get("aggregation_strategy", "simple")
@@ -274,7 +333,7 @@ class TokenClassificationPipeline(Pipeline):
             raise ValueError("token-classification needs character offsets: use AlbertTokenizerFast.")
         texts = [_text_of(item, f"input {i}") for i, item in enumerate(items)]
         encoded = self.tokenizer(
-            texts, truncation=True, max_length=self.max_length, return_overflowing_tokens=True,
+            texts, truncation=True, max_length=params["max_length"], return_overflowing_tokens=True,
             return_offsets_mapping=True, return_special_tokens_mask=True,
         )  # fmt: skip
         features = _rows(encoded, len(encoded["input_ids"]))
@@ -291,9 +350,9 @@ class TokenClassificationPipeline(Pipeline):
                 )
         return [self._entities(text, piece_list, strategy) for text, piece_list in zip(texts, pieces)]
 
-    def _word_tags(self, items: list[Mapping[str, Any]], batch_size: int) -> list[dict[str, Any]]:
+    def _word_tags(self, items: list[Mapping[str, Any]], batch_size: int, max_length: int) -> list[dict[str, Any]]:
         examples = [self.task.normalise({"tokens": item["tokens"]}, f"input {i}", i) for i, item in enumerate(items)]
-        features = token_features(examples, self.tokenizer, {}, self._features(), False)
+        features = token_features(examples, self.tokenizer, {}, self._features(max_length), False)
         logits = self._forward(features, batch_size, "tokens")
         id2label = self.model.config.id2label
         labels = [id2label[i] for i in range(len(id2label))]
@@ -383,11 +442,19 @@ class QuestionAnsweringPipeline(Pipeline):
     """``{"score", "start", "end", "answer"}`` per question; contexts longer than ``max_length`` run in windows.
 
     Inputs: ``{"question", "context"}`` dicts, or ``question=`` and ``context=`` keywords. Parameters:
-    ``doc_stride`` (tokens shared by consecutive windows, default 128), ``max_answer_length`` (30),
-    ``max_question_length`` (64), ``handle_impossible_answer`` (False: always a span).
+    ``top_k`` (1; more gives a list of the best distinct answers, best first), ``doc_stride`` (tokens shared by
+    consecutive windows, default 128), ``max_answer_length`` (30), ``max_question_length`` (64),
+    ``handle_impossible_answer`` (False: always a span), ``n_best`` (20) and ``null_score_threshold`` (0.0).
+    Hugging Face's names ``max_answer_len``, ``max_question_len`` and ``max_seq_len`` (``max_length``) work too.
     """
 
     task_name = "question-answering"
+    parameters = Parameters(
+        "question-answering",
+        ("top_k", "doc_stride", "max_answer_length", "max_question_length", "handle_impossible_answer", "n_best",
+         "null_score_threshold"),
+        {"max_answer_len": "max_answer_length", "max_question_len": "max_question_length", "max_seq_len": "max_length"},
+    )  # fmt: skip
 
     def __call__(self, inputs: Any = None, **params: Any) -> Any:
         if inputs is None:
@@ -408,7 +475,7 @@ class QuestionAnsweringPipeline(Pipeline):
             example = {"question": item.get("question"), "context": item.get("context")}
             examples.append(self.task.normalise(example, f"input {i}", i))
         settings = FeatureSettings(
-            max_length=self.max_length,
+            max_length=params["max_length"],
             doc_stride=int(params.get("doc_stride", 128)),
             max_query_length=int(params.get("max_question_length", 64)),
         )
@@ -420,8 +487,10 @@ class QuestionAnsweringPipeline(Pipeline):
             null_score_threshold=float(params.get("null_score_threshold", 0.0)),
             allow_no_answer=bool(params.get("handle_impossible_answer", False)),
         )
-        answers = decode_answers(examples, features, [x[0] for x in logits], [x[1] for x in logits], decode)
-        return [{"score": a["score"], "start": a["start"], "end": a["end"], "answer": a["answer"]} for a in answers]
+        top_k = params.get("top_k") or 1
+        ranked = ranked_answers(examples, features, [x[0] for x in logits], [x[1] for x in logits], decode, top_k)
+        results = [[{k: a[k] for k in ("score", "start", "end", "answer")} for a in answers] for answers in ranked]
+        return [answers if top_k > 1 else answers[0] for answers in results]
 
 
 class MultipleChoicePipeline(Pipeline):
@@ -433,6 +502,7 @@ class MultipleChoicePipeline(Pipeline):
     """
 
     task_name = "multiple-choice"
+    parameters = Parameters("multiple-choice")
 
     def _run(self, items, batch_size, params):
         examples = []
@@ -441,7 +511,7 @@ class MultipleChoicePipeline(Pipeline):
                 raise ValueError(f"input {i}: expected a {{'question', 'choices'}} dict, got {type(item).__name__}.")
             example = {key: item.get(key) for key in ("context", "question", "choices")}
             examples.append(self.task.normalise(example, f"input {i}", i))
-        features = choice_features(examples, self.tokenizer, {}, self._features(), False)
+        features = choice_features(examples, self.tokenizer, {}, self._features(params["max_length"]), False)
         logits: list[Any] = [None] * len(features)
         for count in sorted({len(e["choices"]) for e in examples}):  # a batch stacks inputs with as many choices
             indices = [i for i, e in enumerate(examples) if len(e["choices"]) == count]
@@ -465,13 +535,15 @@ class FeatureExtractionPipeline(Pipeline):
     """
 
     task_name = "feature-extraction"
+    parameters = Parameters("feature-extraction", ("pooling", "return_tensors"))
 
     def _run(self, items, batch_size, params):
         pooling = params.get("pooling")
         if pooling not in (None, "mean", "cls"):
             raise ValueError(f"pooling must be None, 'mean' or 'cls', got {pooling!r}.")
         texts = [_text_of(item, f"input {i}") for i, item in enumerate(items)]
-        hidden = self._forward(_rows(self._encode(texts), len(texts)), batch_size, "hidden")  # (tokens, H) each
+        encoded = self._encode(texts, params["max_length"])
+        hidden = self._forward(_rows(encoded, len(texts)), batch_size, "hidden")  # (tokens, H) each
         if pooling == "mean":
             vectors = [h.mean(axis=0) for h in hidden]
         elif pooling == "cls":

@@ -59,6 +59,22 @@ def decode_answers(
         context, end exclusive), ``score`` (probability of the answer among the n-best candidates),
         ``null_score_diff`` (null score minus best span score) and ``feature_index`` (the window it came from).
     """
+    return [ranked[0] for ranked in ranked_answers(examples, features, start_logits, end_logits, settings, 1)]
+
+
+def ranked_answers(
+    examples: Sequence[Mapping[str, Any]],
+    features: Sequence[Mapping[str, Any]],
+    start_logits: Sequence[np.ndarray],
+    end_logits: Sequence[np.ndarray],
+    settings: DecodeSettings | None = None,
+    top_k: int = 1,
+) -> list[list[dict[str, Any]]]:
+    """The ``top_k`` best answers of each example, best first, as :func:`decode_answers` gives the first.
+
+    A span found in two overlapping windows is listed once; there are fewer than ``top_k`` answers when the
+    n-best candidates hold fewer distinct spans.
+    """
     settings = settings or DecodeSettings()
     by_example: dict[int, list[int]] = {}
     for index, feature in enumerate(features):
@@ -72,7 +88,7 @@ def decode_answers(
             null = float(starts[0] + ends[0])
             null_score = null if null_score is None else min(null_score, null)
             candidates += _window_candidates(starts, ends, offsets, settings, f)
-        results.append(_best_answer(example["context"], candidates, null_score, settings))
+        results.append(_ranked(example["context"], candidates, null_score, settings, top_k))
     return results
 
 
@@ -91,25 +107,33 @@ def _window_candidates(starts, ends, offsets, settings, feature_index) -> list[t
     return candidates
 
 
-def _best_answer(context, candidates, null_score, settings) -> dict[str, Any]:
+def _ranked(context, candidates, null_score, settings, top_k) -> list[dict[str, Any]]:
     candidates.sort(key=lambda c: -c[0])
     candidates = candidates[: settings.n_best]
     if not candidates:
-        return {"answer": "", "start": 0, "end": 0, "score": 0.0, "null_score_diff": 0.0, "feature_index": None}
+        return [{"answer": "", "start": 0, "end": 0, "score": 0.0, "null_score_diff": 0.0, "feature_index": None}]
     scores = np.array([c[0] for c in candidates] + ([null_score] if null_score is not None else []))
     probabilities = np.exp(scores - scores.max())
     probabilities /= probabilities.sum()
-    best_score, start, end, feature_index = candidates[0]
-    # offsets of "▁word" pieces include the space before the word: the answer starts at its first letter
-    while start < end and context[start].isspace():
-        start += 1
-    null_diff = (null_score - best_score) if null_score is not None else float("-inf")
+    null_diff = (null_score - candidates[0][0]) if null_score is not None else float("-inf")
+    answers = []
     if settings.allow_no_answer and null_diff > settings.null_score_threshold:
-        return {
+        answers.append({
             "answer": "", "start": 0, "end": 0, "score": float(probabilities[-1]),
             "null_score_diff": float(null_diff), "feature_index": None,
-        }  # fmt: skip
-    return {
-        "answer": context[start:end], "start": int(start), "end": int(end), "score": float(probabilities[0]),
-        "null_score_diff": float(null_diff), "feature_index": feature_index,
-    }  # fmt: skip
+        })  # fmt: skip
+    seen = set()
+    for (_, start, end, feature_index), probability in zip(candidates, probabilities):
+        if len(answers) == top_k:
+            break
+        # offsets of "▁word" pieces include the space before the word: the answer starts at its first letter
+        while start < end and context[start].isspace():
+            start += 1
+        if (start, end) in seen:
+            continue
+        seen.add((start, end))
+        answers.append({
+            "answer": context[start:end], "start": int(start), "end": int(end), "score": float(probability),
+            "null_score_diff": float(null_diff), "feature_index": feature_index,
+        })  # fmt: skip
+    return answers

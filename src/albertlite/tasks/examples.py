@@ -7,7 +7,9 @@ per-task normalisers below are what those entries point at.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -26,15 +28,20 @@ class ExampleSpec(Protocol):
     label_column: str | None  # the column prediction files may omit
     named_labels: bool  # a Dataset's ClassLabel ids in the label column are read as names
     normalise: Callable[[dict[str, Any], str, int], dict[str, Any]]
+    stacked_column: str | None  # a list column a batch stacks: every training example must have as many items
 
 
-def read_examples(source: Any, spec: ExampleSpec, *, require_labels: bool = True) -> list[dict[str, Any]]:
+def read_examples(
+    source: Any, spec: ExampleSpec, *, require_labels: bool = True, others: Sequence[ExampleSpec] = ()
+) -> list[dict[str, Any]]:
     """Read examples and rename their columns to the canonical names of ``spec``.
 
     Args:
         source: a path to a .jsonl/.json/.csv/.tsv file, a list of dicts, or a ``datasets.Dataset``.
         spec: the task's registry entry.
-        require_labels: raise when the label column is missing; prediction files may leave it out when False.
+        require_labels: training data: the label column must be there and every example must have a label
+            (and as many choices as the others, where the task stacks them); prediction files may leave labels out.
+        others: the other tasks, to say which one a file's columns look like when they are not ``spec``'s.
 
     Returns:
         A list of dicts with the canonical columns of the task. A Dataset's ClassLabel ids (labels, and
@@ -43,25 +50,61 @@ def read_examples(source: Any, spec: ExampleSpec, *, require_labels: bool = True
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: a required column is missing (the message names the file and the column), or the
-            file format is unknown.
+        ValueError: a required column is missing from the file or from one row, a row has no label, a file is
+            not UTF-8 or its format is unknown (the message names the file, the line or example, and the column).
     """
     name, rows = _read_rows(source)
     if not rows:
         raise ValueError(f"{name}: no examples.")
-    mapping = _column_mapping(rows[0].keys(), spec, name, require_labels)
+    mapping = _column_mapping(rows[0][1].keys(), spec, name, require_labels, others)
+    required = _required_columns(spec, require_labels)
     class_names = dataset_label_names(source, spec)
     examples = []
-    for index, row in enumerate(rows):
+    for index, (where, row) in enumerate(rows):
         example = {canonical: row.get(column) for canonical, column in mapping.items() if not _is_prefix(column)}
-        where = f"{name}, example {index}"
-        if class_names is not None:
+        if class_names is not None:  # a ClassLabel id of -1 ("no label") becomes None, checked next
             example[spec.label_column] = _class_name(example.get(spec.label_column), class_names, where)
+        _check_row(example, required, row, spec, where)
         for canonical, column in mapping.items():
             if _is_prefix(column):
                 example[canonical] = _prefixed_values(row, column[:-1])
         examples.append(spec.normalise(example, where, index))
+    if require_labels and spec.stacked_column is not None:
+        _check_same_count(examples, [where for where, _ in rows], spec.stacked_column, spec.name)
     return examples
+
+
+def _required_columns(spec: ExampleSpec, require_labels: bool) -> list[str]:
+    return [
+        canonical for canonical in spec.columns
+        if canonical not in spec.optional or (require_labels and canonical == spec.label_column)
+    ]  # fmt: skip
+
+
+def _check_row(
+    example: Mapping[str, Any], required: Sequence[str], row: Mapping[str, Any], spec: ExampleSpec, where: str
+) -> None:
+    """A row of a file whose header has the columns may still lack a value: name the row and the column."""
+    for canonical in required:
+        value = example.get(canonical, 0)  # prefixed columns (ending0, ending1 ...) are read later
+        is_label = canonical == spec.label_column
+        if value is None or (is_label and value == ""):
+            columns = ", ".join(k for k, v in row.items() if v not in (None, "")) or "none"
+            if is_label:
+                raise ValueError(f"{where}: no label ({canonical!r} is empty); every training example needs one "
+                                 f"(its non-empty columns: {columns}).")  # fmt: skip
+            raise ValueError(f"{where}: no {canonical!r}, which {spec.name} needs (its non-empty columns: {columns}).")
+
+
+def _check_same_count(examples: Sequence[Mapping[str, Any]], places: Sequence[str], column: str, task: str) -> None:
+    """A batch stacks the lists of ``column`` (multiple choice: batch x choices x tokens): they must be as long."""
+    first = len(examples[0][column])
+    for example, where in zip(examples, places):
+        if len(example[column]) != first:
+            raise ValueError(
+                f"{where}: {len(example[column])} {column}, but the first example ({places[0]}) has {first}; "
+                f"{task} training needs the same number of {column} in every example."
+            )
 
 
 def dataset_label_names(source: Any, spec: ExampleSpec) -> list[str] | None:
@@ -105,44 +148,78 @@ def _prefixed_values(row: Mapping[str, Any], prefix: str) -> list[Any]:
 # --------------------------------------------------------------------------- files
 
 
-def _read_rows(source: Any) -> tuple[str, list[dict[str, Any]]]:
+def _read_rows(source: Any) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
+    """The source's name and its rows, each with where it is (a file's line, or the example's index)."""
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such file.")
         return str(path), _read_file(path)
     if hasattr(source, "column_names") and hasattr(source, "to_list"):  # a datasets.Dataset
-        return "the dataset", list(source.to_list())
+        return "the dataset", _numbered("the dataset", source.to_list())
     if isinstance(source, Mapping) and source and all(hasattr(split, "to_list") for split in source.values()):
         first = next(iter(source))
         raise TypeError(f"A DatasetDict holds splits ({', '.join(source)}): pass one, e.g. data[{first!r}].")
     if isinstance(source, Sequence) and all(isinstance(row, Mapping) for row in source):
-        return "the examples", [dict(row) for row in source]
+        return "the examples", _numbered("the examples", source)
     raise TypeError(
         f"Cannot read examples from {type(source).__name__}: pass a file path, a list of dicts or a Dataset."
     )
 
 
-def _read_file(path: Path) -> list[dict[str, Any]]:
+def _numbered(name: str, rows: Iterable[Mapping[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    return [(f"{name}, example {index}", dict(row)) for index, row in enumerate(rows)]
+
+
+def _read_file(path: Path) -> list[tuple[str, dict[str, Any]]]:
     suffix = path.suffix.lower()
-    with open(path, encoding="utf-8", newline="") as handle:
-        if suffix in (".jsonl", ".ndjson"):
-            rows = []
-            for number, line in enumerate(handle, 1):
-                if line.strip():
-                    rows.append(_json_line(line, path, number))
-            return rows
-        if suffix == ".json":
-            data = json.load(handle)
-            if isinstance(data, dict) and "data" in data and isinstance(data["data"], list):
-                data = data["data"]  # the {"version": ..., "data": [...]} layout of many dataset dumps
-            if not isinstance(data, list):
-                raise ValueError(f"{path}: expected a JSON list of objects.")
-            return data
-        if suffix in (".csv", ".tsv"):
-            reader = csv.DictReader(handle, delimiter="\t" if suffix == ".tsv" else ",")
-            return [_parse_cells(row) for row in reader]
-    raise ValueError(f"{path}: unknown file type {suffix!r}; use .jsonl, .json, .csv or .tsv.")
+    if suffix not in (".jsonl", ".ndjson", ".json", ".csv", ".tsv"):
+        raise ValueError(f"{path}: unknown file type {suffix!r}; use .jsonl, .json, .csv or .tsv.")
+    text = _read_text(path)
+    if suffix in (".jsonl", ".ndjson"):
+        lines = enumerate(text.split("\n"), 1)  # not splitlines: JSON strings may hold U+2028 as is
+        return [(f"{path}, line {n}", _json_line(line, path, n)) for n, line in lines if line.strip()]
+    if suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}: not valid JSON ({error}).") from None
+        if isinstance(data, dict) and "data" in data and isinstance(data["data"], list):
+            data = data["data"]  # the {"version": ..., "data": [...]} layout of many dataset dumps
+        if not isinstance(data, list) or not all(isinstance(row, Mapping) for row in data):
+            raise ValueError(f"{path}: expected a JSON list of objects.")
+        return _numbered(str(path), data)
+    return _csv_rows(text, path, "\t" if suffix == ".tsv" else ",")
+
+
+def _read_text(path: Path) -> str:
+    """A data file's text; a UTF-8 byte-order mark (Excel's CSV) is dropped, and other encodings are refused."""
+    data = path.read_bytes().removeprefix(codecs.BOM_UTF8)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ValueError(
+            f"{path} is not UTF-8 text (line {line}: byte 0x{data[error.start]:02x} {error.reason}); save it as UTF-8."
+        ) from None
+
+
+def _csv_rows(text: str, path: Path, delimiter: str) -> list[tuple[str, dict[str, Any]]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = next(reader, None) or []
+    rows, line = [], reader.line_num + 1
+    for cells in reader:
+        where = f"{path}, line {line}"
+        line = reader.line_num + 1  # the next record starts after this one (a quoted cell may span lines)
+        if not cells:
+            continue  # a blank line
+        if len(cells) < len(header):
+            missing = ", ".join(repr(c) for c in header[len(cells) :])
+            raise ValueError(f"{where}: {len(cells)} of the header's {len(header)} columns (no {missing}).")
+        if len(cells) > len(header):
+            raise ValueError(f"{where}: {len(cells)} cells, more than the header's {len(header)} columns.")
+        rows.append((where, _parse_cells(dict(zip(header, cells)))))
+    return rows
 
 
 def _json_line(line: str, path: Path, number: int) -> dict[str, Any]:
@@ -170,7 +247,9 @@ def _parse_cells(row: Mapping[str, str]) -> dict[str, Any]:
     return parsed
 
 
-def _column_mapping(columns: Iterable[str], spec: ExampleSpec, name: str, require_labels: bool) -> dict[str, str]:
+def _column_mapping(
+    columns: Iterable[str], spec: ExampleSpec, name: str, require_labels: bool, others: Sequence[ExampleSpec]
+) -> dict[str, str]:
     present = list(columns)
     mapping = {}
     for canonical, candidates in spec.columns.items():
@@ -178,14 +257,28 @@ def _column_mapping(columns: Iterable[str], spec: ExampleSpec, name: str, requir
         if found is not None:
             mapping[canonical] = found
             continue
-        is_label = canonical == spec.label_column
-        if canonical not in spec.optional or (is_label and require_labels):
+        if canonical in _required_columns(spec, require_labels):
             accepted = ", ".join(c.replace(ANY_SUFFIX, "0, 1, ...") for c in candidates)
+            needs = ", ".join(_required_columns(spec, require_labels))
+            lookalike = _lookalike(present, others, require_labels)
             raise ValueError(
-                f"{name}: missing column {canonical!r} for {spec.name} (accepted names: {accepted}; "
-                f"columns found: {', '.join(present) or 'none'})."
+                f"{name}: missing column {canonical!r} for {spec.name} (accepted names: {accepted}; columns found: "
+                f"{', '.join(present) or 'none'}); {spec.name} needs {needs}"
+                + (f", and these columns look like {lookalike} data." if lookalike else ".")
             )
     return mapping
+
+
+def _lookalike(present: Sequence[str], others: Sequence[ExampleSpec], require_labels: bool) -> str | None:
+    """The task whose required columns the file has, the one using most of its columns (None when none fits)."""
+    best, best_used = None, 0
+    for other in others:
+        found = {c: next((n for n in other.columns[c] if _matches(n, present)), None) for c in other.columns}
+        if all(found[c] is not None for c in _required_columns(other, require_labels)):
+            used = sum(name is not None for name in found.values())
+            if used > best_used:
+                best, best_used = other.name, used
+    return best
 
 
 def _matches(candidate: str, present: Sequence[str]) -> bool:

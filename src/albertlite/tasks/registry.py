@@ -56,6 +56,8 @@ class Task:
         score: per-feature outputs -> validation metrics (``evaluation.*_scores``).
         check_validation: checks validation examples before training (they must be scorable).
         pipeline: the class in ``albertlite.inference.pipelines`` that turns outputs into results.
+        stacked_column: a list column that a training batch stacks (multiple choice: batch x choices x tokens),
+            so every training example must hold as many items as the first.
         result_key: the key of a prediction row whose pipeline result is not a dict.
         predict_defaults: call parameters ``predict`` uses unless given (one embedding per row, not per token).
         routes: the server's routes for this task, beside :data:`COMMON_ROUTES`.
@@ -74,6 +76,7 @@ class Task:
     named_labels: bool = False
     allows_regression: bool = False
     label_order: Callable[[str], Any] = labels.natural_order
+    stacked_column: str | None = None
     featurize: Callable[..., list[dict[str, Any]]] | None = None
     output: str = "sequence"
     masked_inputs: bool = False
@@ -178,6 +181,7 @@ REGISTRY: tuple[Task, ...] = (
         optional=frozenset({"context", "question", "label"}),
         normalise=examples.choice_example,
         label_column="label",
+        stacked_column="choices",
         featurize=features.choice_features,
         metric="accuracy",
         score=evaluation.choice_scores,
@@ -285,16 +289,17 @@ def directory_task(name_or_path: str | os.PathLike) -> tuple[Task | None, str]:
     task.json (written by fine-tuning) wins; otherwise config.json's ``architectures`` name a task head.
 
     Returns:
-        ``(task, source)``; task is None when nothing records one (a base or pretraining checkpoint), or when the
-        files cannot be found (loading the model then reports why).
-    """
-    from albertlite.checkpoints.hub import CheckpointNotFoundError, resolve_file
+        ``(task, source)``; task is None when nothing records one (a base or pretraining checkpoint).
 
-    try:
-        task_file = resolve_file(name_or_path, TASK_FILE, required=False)
-        config = None if task_file is not None else resolve_file(name_or_path, "config.json", required=False)
-    except CheckpointNotFoundError:
-        return None, ""
+    Raises:
+        CheckpointNotFoundError: a Hub id that cannot be resolved (no such repository, not cached offline, the Hub
+            unreachable), as loading the model would.
+        ValueError: an empty name, or a file instead of its directory.
+    """
+    from albertlite.checkpoints.hub import resolve_file
+
+    task_file = resolve_file(name_or_path, TASK_FILE, required=False)
+    config = None if task_file is not None else resolve_file(name_or_path, "config.json", required=False)
     if task_file is not None:
         return get_task(read_task_file(task_file)["task"]), str(task_file)
     try:
@@ -343,7 +348,9 @@ def resolve_task(requested: str | Task | None, recorded: Task | None, where: str
 
 def load_examples(source: Any, task: str | Task, *, require_labels: bool = True) -> list[dict[str, Any]]:
     """Read a task's examples (see :func:`albertlite.tasks.examples.read_examples`)."""
-    return examples.read_examples(source, get_task(task), require_labels=require_labels)
+    entry = get_task(task)
+    others = [other for other in REGISTRY if other is not entry and not other.any_model]
+    return examples.read_examples(source, entry, require_labels=require_labels, others=others)
 
 
 def dataset_label_names(source: Any, task: str | Task) -> list[str] | None:

@@ -28,7 +28,14 @@ import numpy as np
 import torch
 
 from albertlite.checkpoints.files import MODEL_FILES, TOKENIZER_FILES, atomic_write_text, staged_directory
-from albertlite.checkpoints.run_dir import OutputLock, check_apart, claim_output, clear_directory, directory_kind
+from albertlite.checkpoints.run_dir import (
+    OutputLock,
+    check_apart,
+    claim_output,
+    clear_directory,
+    directory_kind,
+    option,
+)
 from albertlite.config import AlbertConfig
 from albertlite.data.masking import NgramMasker
 from albertlite.devices import resolve_device
@@ -45,6 +52,7 @@ from albertlite.tasks.features import FeatureSettings
 from albertlite.tasks.labels import is_regression, label_values
 from albertlite.tokenization_auto import load_tokenizer
 from albertlite.train import checkpointing as ckpt
+from albertlite.train import options
 from albertlite.train.metrics_log import CURVES_FILE, METRICS_FILE, MetricsLogger, plot_curves
 from albertlite.validation import check_number
 
@@ -58,7 +66,6 @@ TASK_FILE = registry.TASK_FILE
 RESUME_DIR = "checkpoints"  # the end of every epoch, removed when the run ends
 LEGACY_RESUME_FILE = "last-epoch/state.pt"  # albertlite 0.x's pickled resume point: refused, never loaded
 KEEP_RESUME_POINTS = 2  # the newest intact one is used; the one before is the fallback
-START_OVER = "pass --no-resume to start over"
 ADAMW_EPS = 1e-8  # torch's and transformers' AdamW default (pretraining's LAMB uses the authors' 1e-6)
 # settings a resumed run must share with the stopped one, and how the user names them
 FIXED_SETTINGS = {
@@ -122,7 +129,7 @@ class FinetuneSettings:
 
     learning_rate: float = 3e-5
     batch_size: int = 32
-    epochs: float = 3.0
+    epochs: float | None = 3.0  # None: max_steps decides (a recipe)
     max_steps: int | None = None
     warmup_ratio: float = 0.1
     warmup_steps: int | None = None
@@ -180,6 +187,9 @@ class FinetuneSettings:
             nearest = max(accum, self.batch_size // accum * accum)
             raise ValueError(f"--batch-size {self.batch_size} is not a multiple of --grad-accum {accum}; "
                              f"use e.g. --batch-size {nearest}.")  # fmt: skip
+        # the rest by type (a bf16 of "no" would be true): after the range checks, whose messages name the flags
+        options.check_option_types(FinetuneSettings, {f.name: getattr(self, f.name) for f in fields(self)},
+                                   "FinetuneSettings")  # fmt: skip
 
     @classmethod
     def from_recipe(cls, name: str, **overrides: Any) -> FinetuneSettings:
@@ -276,6 +286,10 @@ def finetune(
         eval_features = run.features(eval_examples, training=False) if eval_examples is not None else None
         run.load_model(model)
         return run.train(train_features, eval_examples, eval_features)
+
+
+def _start_over() -> str:
+    return f"pass {option('--no-resume', 'resume=False')} to start over"
 
 
 def _kind(task: registry.Task) -> str:
@@ -384,7 +398,7 @@ class _Run:
         schedule = LearningRateSchedule(s.learning_rate, total_steps, self.warmup, kind="linear")
         state = {"epoch": 0, "step": 0, "best": None, "stale": 0, "history": []}
         if checkpoint is not None:
-            checkpoint.restore(self.model, optimizer, self._settings(), FIXED_SETTINGS, START_OVER)
+            checkpoint.restore(self.model, optimizer, self._settings(), FIXED_SETTINGS, _start_over())
             state = {k: checkpoint.state[k] for k in ("epoch", "step", "best", "stale", "history")}
         metrics = MetricsLogger(self.output, state["step"], s.tensorboard)
         with contextlib.closing(metrics), Progress(total_steps, desc="fine-tuning", initial=state["step"],
@@ -533,10 +547,10 @@ class _Run:
             self._remove_resume_points()
             return None
         if legacy.exists():
-            raise ckpt.CheckpointError(f"{ckpt.LegacyCheckpointError(legacy)}: {START_OVER}")
+            raise ckpt.CheckpointError(f"{ckpt.LegacyCheckpointError(legacy)}: {_start_over()}")
         directory = self.output / RESUME_DIR
         ckpt.clean_checkpoint_dir(directory)
-        return ckpt.load_latest(directory, 0, START_OVER)
+        return ckpt.load_latest(directory, 0, _start_over())
 
     def _remove_resume_points(self) -> None:
         for path in (self.output / RESUME_DIR, (self.output / LEGACY_RESUME_FILE).parent):

@@ -27,7 +27,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from albertlite.checkpoints.files import MODEL_FILES, TOKENIZER_FILES, staged_directory
-from albertlite.checkpoints.run_dir import OutputLock, check_apart, claim_output, clear_directory, directory_kind
+from albertlite.checkpoints.run_dir import (
+    OutputLock,
+    check_apart,
+    claim_output,
+    clear_directory,
+    directory_kind,
+    option,
+)
 from albertlite.config import AlbertConfig
 from albertlite.data.shards import IGNORE_INDEX, PretrainingShards, collate_pretraining_batch, vocab_hash
 from albertlite.devices import resolve_device
@@ -35,6 +42,7 @@ from albertlite.optim import OPTIMIZERS, SCHEDULES, LearningRateSchedule, build_
 from albertlite.progress import Progress
 from albertlite.tokenization_auto import load_tokenizer
 from albertlite.train import checkpointing as ckpt
+from albertlite.train import options
 from albertlite.train.distributed import (
     DistributedContext,
     GlobalOrder,
@@ -52,7 +60,12 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "checkpoints"
 RUN_KIND = "a pretraining run"  # what an output directory holds, for the checks of run_dir.claim_output
-START_OVER = "pass --overwrite to start over"
+
+
+def _start_over() -> str:
+    return f"pass {option('--overwrite', 'overwrite=True')} to start over"
+
+
 # settings a resumed run must share with its checkpoint, and how the user names them
 FIXED_SETTINGS = {
     "data": "--data (its contents)",
@@ -155,6 +168,7 @@ class PretrainConfig:
     packed: bool = True
 
     def __post_init__(self) -> None:
+        options.check_option_types(PretrainConfig, dataclasses.asdict(self), "PretrainConfig")
         positive = ("steps", "batch_size", "accumulation", "save_every", "eval_every")
         for name in positive:
             if int(getattr(self, name)) < 1:
@@ -167,7 +181,8 @@ class PretrainConfig:
         check_number("weight_decay", self.weight_decay, minimum=0)
         check_number("max_grad_norm", self.max_grad_norm, minimum=0)
         if self.resume and self.overwrite:
-            raise ValueError("--resume and --overwrite exclude each other")
+            resume, overwrite = option("--resume", "resume=True"), option("--overwrite", "overwrite=True")
+            raise ValueError(f"{resume} and {overwrite} exclude each other")
         resolve_device(self.device, name="device")  # refused before the data is read, not mid-run
 
     @classmethod
@@ -391,14 +406,14 @@ class _Trainer:
         barrier(self.context)
         if not self.config.resume:
             return 0
-        checkpoint = ckpt.load_latest(self.checkpoint_dir, self.context.rank, START_OVER)
+        checkpoint = ckpt.load_latest(self.checkpoint_dir, self.context.rank, _start_over())
         if checkpoint is None:
             logger.info("no checkpoint in %s: starting from step 0", self.checkpoint_dir)
             return 0
         recorded = checkpoint.state["settings"]
         if self.config.warmup_steps is None:  # the default follows --steps; a longer run keeps its warm-up
             self.warmup = int(recorded["warmup"])
-        checkpoint.restore(self.model, self.optimizer, self._settings(), FIXED_SETTINGS, START_OVER)
+        checkpoint.restore(self.model, self.optimizer, self._settings(), FIXED_SETTINGS, _start_over())
         self.schedule = LearningRateSchedule(self.config.lr, self.config.steps, self.warmup, kind=self.config.schedule)
         return checkpoint.step
 
@@ -421,7 +436,8 @@ class _Trainer:
             clear_directory(self.output)  # start afresh: old checkpoints, metrics and model go together
         existing = ckpt.list_checkpoints(self.checkpoint_dir)
         if existing and not (config.resume or config.overwrite):
-            raise ValueError(f"{self.output} already holds checkpoints; pass --resume to continue or --overwrite "
+            resume, overwrite = option("--resume", "resume=True"), option("--overwrite", "overwrite=True")
+            raise ValueError(f"{self.output} already holds checkpoints; pass {resume} to continue or {overwrite} "
                              "to start over")  # fmt: skip
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         ckpt.clean_checkpoint_dir(self.checkpoint_dir)
@@ -603,10 +619,4 @@ _RECORDED_OPTIONS = (
 
 def read_options(path: str | os.PathLike) -> dict[str, Any]:
     """The options in a JSON file for :meth:`PretrainConfig.from_dict` (keys with dashes or underscores)."""
-    try:
-        values = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from error
-    if not isinstance(values, dict):
-        raise ValueError(f"{path} must hold a JSON object of pretraining options")
-    return {key.replace("-", "_"): value for key, value in values.items()}
+    return options.read_options(path, PretrainConfig, "pretraining options")
