@@ -107,6 +107,11 @@ def test_fill_mask_and_post_root_equal_the_pipeline(servers, model_dirs):
                  pipe(texts, top_k=3))  # fmt: skip
     same_results(_ok(servers["mlm"].post("/fill-mask", json={"inputs": texts[0]})), pipe(texts[0]))
     same_results(_ok(servers["mlm"].post("/", json={"inputs": texts[0]})), pipe(texts[0]))
+    targets = {"inputs": texts[0], "parameters": {"targets": ["alice", "paris", "tree"], "top_k": 2}}
+    same_results(
+        _ok(servers["mlm"].post("/fill-mask", json=targets)),
+        pipe(texts[0], targets=["alice", "paris", "tree"], top_k=2),
+    )
 
 
 def test_predict_equals_the_pipeline_for_texts_pairs_and_batches(servers, model_dirs):
@@ -170,6 +175,9 @@ def test_question_answering_maps_the_inference_api_parameters(servers, model_dir
     same_results(got, pipe(questions, max_answer_length=2, doc_stride=16))
     for question, answer in zip(questions, got):
         assert question["context"][answer["start"] : answer["end"]] == answer["answer"]
+    ranked = _ok(server.post("/question-answering", json={"inputs": questions[0], "parameters": {"top_k": 3}}))
+    same_results(ranked, pipe(questions[0], top_k=3))
+    assert isinstance(ranked, list) and len(ranked) >= 2
 
 
 def test_multiple_choice_equals_the_pipeline(servers, model_dirs):

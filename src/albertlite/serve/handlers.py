@@ -213,6 +213,7 @@ def question_answering(served: ServedModel, settings: ServeSettings, body: schem
     inputs = [x.model_dump() for x in body.inputs] if isinstance(body.inputs, list) else body.inputs.model_dump()
     p = body.parameters  # Hugging Face's parameter names -> the pipeline's
     params = {
+        "top_k": p.top_k,
         "doc_stride": p.doc_stride,
         "max_answer_length": p.max_answer_len,
         "max_question_length": p.max_question_len,

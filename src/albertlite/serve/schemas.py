@@ -115,6 +115,7 @@ class Rank(BaseModel):
 # -------------------------------------------------------------------------- the Inference API routes of the tasks
 class FillMaskParameters(_Parameters):
     top_k: int | None = Field(None, ge=1)
+    targets: str | list[str] | None = None  # rank only these words
 
 
 class FillMaskRequest(_Body):
@@ -137,6 +138,7 @@ class QuestionContext(_Parameters):
 
 
 class QuestionAnsweringParameters(_Parameters):
+    top_k: int | None = Field(None, ge=1)  # more than 1: a list of the best distinct answers
     doc_stride: int | None = Field(None, ge=1)
     max_answer_len: int | None = Field(None, ge=1)
     max_question_len: int | None = Field(None, ge=1)
