@@ -149,10 +149,6 @@ def test_rerank_sorts_by_the_scores_of_a_one_label_model(servers, model_dirs):
     plain = _ok(servers["score"].post("/rerank", json={"query": "where is alice", "texts": texts, "raw_scores": True}))
     np.testing.assert_allclose([r["score"] for r in plain], [raw[i] for i in order], atol=1e-5)
     assert all("text" not in r for r in plain)
-    _error(servers["score"].post("/rerank", json={"query": "q", "texts": []}), 422, "`texts` cannot be empty")
-    _error(servers["score"].post("/rerank", json={"query": " ", "texts": ["a"]}), 422, "`query` cannot be empty")
-    _error(servers["classification"].post("/rerank", json={"query": "q", "texts": ["a"]}), 400, "3 labels",
-           "/predict")  # fmt: skip
 
 
 @pytest.mark.parametrize("strategy", [None, "none", "first"])
@@ -203,35 +199,65 @@ def test_tokenize_and_decode(servers, tokenizer):
         tokenizer.decode(ids),
         tokenizer.decode(ids[:2]),
     ]
-    _error(servers["mlm"].post("/decode", json={"ids": [1, 10**6]}), 422, "10000")
 
 
 # --------------------------------------------------------------------------------------- routes and errors
-def test_a_route_the_model_cannot_serve_names_its_task(servers):
-    error = _error(servers["mlm"].post("/predict", json={"inputs": "a"}), 400, "text-classification model")
-    assert "is a masked-lm model" in error
-    _error(servers["classification"].post("/fill-mask", json={"inputs": "a [MASK]"}), 400,
-           "is a text-classification model")  # fmt: skip
-    _error(servers["qa"].post("/multiple-choice", json={"inputs": {"question": "q", "choices": ["a", "b"]}}), 400,
-           "needs a multiple-choice model", "question-answering")  # fmt: skip
+# The server's bad-input matrix: (category, case id, model, method, route, JSON body or raw bytes, status, error type,
+# fragments of the error message). Each answers JSON {"error", "error_type"} with its status, never a traceback.
+MASK = "a [MASK]"
+SERVER_CASES = [
+    ("wrong type", "malformed-json", "mlm", "post", "/embed", b"{not json", 422, "validation", ("JSON",)),
+    ("wrong type", "malformed-json-root", "mlm", "post", "/", b"{not json", 422, "validation", ("Malformed JSON",)),
+    ("wrong type", "inputs-number", "mlm", "post", "/embed", {"inputs": 3}, 422, "validation", ("inputs",)),
+    ("missing", "no-inputs", "mlm", "post", "/embed", {"text": "a"}, 422, "validation", ("inputs", "Field required")),
+    ("empty", "inputs-empty-list", "mlm", "post", "/embed", {"inputs": []}, 422, "validation", ("cannot be empty",)),
+    ("empty", "blank-input", "mlm", "post", "/embed", {"inputs": ["a", "  "]}, 422, "validation",
+     ("`inputs` 1 is empty",)),
+    ("too long", "client-batch", "mlm", "post", "/embed", {"inputs": ["a"] * 33}, 413, "validation",
+     ("batch size 33", "32")),
+    ("misspelt key", "parameter-typo", "mlm", "post", "/fill-mask", {"inputs": MASK, "parameters": {"top_kk": 2}},
+     422, "validation", ("top_kk",)),
+    ("missing", "no-mask", "mlm", "post", "/fill-mask", {"inputs": "no mask here"}, 422, "validation", ("No [MASK]",)),
+    ("out of range", "top-k-0", "mlm", "post", "/", {"inputs": MASK, "parameters": {"top_k": 0}}, 422, "validation",
+     ("top_k",)),
+    ("out of range", "decode-id", "mlm", "post", "/decode", {"ids": [1, 10**6]}, 422, "validation", ("10000",)),
+    ("missing", "unknown-route", "mlm", "get", "/nowhere", None, 404, "not_found", ("Not Found",)),
+    ("wrong type", "get-on-post-route", "mlm", "get", "/embed", None, 405, "method_not_allowed", ()),
+    ("conflicting settings", "predict-on-mlm", "mlm", "post", "/predict", {"inputs": "a"}, 400, "validation",
+     ("text-classification model", "is a masked-lm model")),
+    ("conflicting settings", "fill-mask-on-classifier", "classification", "post", "/fill-mask", {"inputs": MASK},
+     400, "validation", ("is a text-classification model",)),
+    ("conflicting settings", "choice-on-qa", "qa", "post", "/multiple-choice",
+     {"inputs": {"question": "q", "choices": ["a", "b"]}}, 400, "validation",
+     ("needs a multiple-choice model", "question-answering")),
+    ("conflicting settings", "rerank-on-3-labels", "classification", "post", "/rerank",
+     {"query": "q", "texts": ["a"]}, 400, "validation", ("3 labels", "/predict")),
+    ("empty", "rerank-no-texts", "score", "post", "/rerank", {"query": "q", "texts": []}, 422, "validation",
+     ("`texts` cannot be empty",)),
+    ("empty", "rerank-blank-query", "score", "post", "/rerank", {"query": " ", "texts": ["a"]}, 422, "validation",
+     ("`query` cannot be empty",)),
+]  # fmt: skip
 
 
-def test_bad_requests_answer_json_with_their_status(servers):
-    server = servers["mlm"]
-    _error(server.post("/embed", content=b"{not json", headers={"content-type": "application/json"}), 422,
-           "JSON")  # fmt: skip
-    _error(server.post("/", content=b"{not json"), 422, "Malformed JSON")
-    _error(server.post("/embed", json={"inputs": 3}), 422, "inputs")
-    _error(server.post("/embed", json={"text": "a"}), 422, "inputs", "Field required")
-    _error(server.post("/embed", json={"inputs": []}), 422, "cannot be empty")
-    _error(server.post("/embed", json={"inputs": ["a", "  "]}), 422, "`inputs` 1 is empty")
-    _error(server.post("/embed", json={"inputs": ["a"] * 33}), 413, "batch size 33", "32")
-    _error(server.post("/fill-mask", json={"inputs": "a [MASK]", "parameters": {"top_kk": 2}}), 422, "top_kk")
-    _error(server.post("/fill-mask", json={"inputs": "no mask here"}), 422, "No [MASK]")
-    _error(server.post("/", json={"inputs": "a [MASK]", "parameters": {"top_k": 0}}), 422, "top_k")
-    _error(server.get("/nowhere"), 404, "Not Found", kind="not_found")
-    _error(server.get("/embed"), 405, kind="method_not_allowed")
-    openai = server.post("/v1/embeddings", json={"input": []})
+@pytest.mark.parametrize(
+    ("category", "case", "model", "method", "route", "body", "status", "kind", "fragments"),
+    SERVER_CASES,
+    ids=[c[1] for c in SERVER_CASES],
+)
+def test_bad_requests_answer_json_with_their_status(servers, category, case, model, method, route, body, status,
+                                                    kind, fragments):  # fmt: skip
+    server = servers[model]
+    if method == "get":
+        response = server.get(route)
+    elif isinstance(body, bytes):
+        response = server.post(route, content=body, headers={"content-type": "application/json"})
+    else:
+        response = server.post(route, json=body)
+    _error(response, status, *fragments, kind=kind)
+
+
+def test_openai_routes_answer_openais_error_shape(servers):
+    openai = servers["mlm"].post("/v1/embeddings", json={"input": []})
     assert openai.status_code == 422
     assert openai.json() == {"error": {"message": "`input` cannot be empty.", "type": "validation", "param": None,
                                        "code": None}}  # fmt: skip
