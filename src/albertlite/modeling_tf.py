@@ -307,17 +307,11 @@ class TFAlbertMainLayer(keras.layers.Layer):
             self.pooler.build((None, self.config.hidden_size))
 
     def call(
-        self,
-        input_ids: tf.Tensor | None = None,
-        attention_mask: tf.Tensor | None = None,
-        token_type_ids: tf.Tensor | None = None,
-        position_ids: tf.Tensor | None = None,
-        head_mask: tf.Tensor | None = None,
-        inputs_embeds: tf.Tensor | None = None,
-        output_attentions: bool | None = False,
-        output_hidden_states: bool | None = False,
-        training: bool = False,
-    ) -> TFBaseModelOutputWithPooling:
+        self, input_ids: tf.Tensor | None = None, attention_mask: tf.Tensor | None = None,
+        token_type_ids: tf.Tensor | None = None, position_ids: tf.Tensor | None = None,
+        head_mask: tf.Tensor | None = None, inputs_embeds: tf.Tensor | None = None,
+        output_attentions: bool | None = False, output_hidden_states: bool | None = False, training: bool = False,
+    ) -> TFBaseModelOutputWithPooling:  # fmt: skip
         # Only these inference calls can be packed: the packed path returns no attentions and masks no heads.
         if not (training or output_attentions or head_mask is not None or inputs_embeds is not None):
             plan = packing_plan(self, input_ids, attention_mask, token_type_ids, position_ids)
@@ -401,18 +395,12 @@ class TFAlbertModel(TFAlbertPreTrainedModel):
         return {key.removeprefix("albert."): value for key, value in super()._variables_by_key().items()}
 
     def call(
-        self,
-        input_ids: tf.Tensor | None = None,
-        attention_mask: tf.Tensor | None = None,
-        token_type_ids: tf.Tensor | None = None,
-        position_ids: tf.Tensor | None = None,
-        head_mask: tf.Tensor | None = None,
-        inputs_embeds: tf.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        training: bool | None = False,
-    ) -> TFBaseModelOutputWithPooling | tuple:
+        self, input_ids: tf.Tensor | None = None, attention_mask: tf.Tensor | None = None,
+        token_type_ids: tf.Tensor | None = None, position_ids: tf.Tensor | None = None,
+        head_mask: tf.Tensor | None = None, inputs_embeds: tf.Tensor | None = None,
+        output_attentions: bool | None = None, output_hidden_states: bool | None = None,
+        return_dict: bool | None = None, training: bool | None = False,
+    ) -> TFBaseModelOutputWithPooling | tuple:  # fmt: skip
         outputs = self.albert(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
             position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
@@ -475,20 +463,13 @@ class TFAlbertForPreTraining(TFAlbertPreTrainedModel):
         self._build_weights()
 
     def call(
-        self,
-        input_ids: tf.Tensor | None = None,
-        attention_mask: tf.Tensor | None = None,
-        token_type_ids: tf.Tensor | None = None,
-        position_ids: tf.Tensor | None = None,
-        head_mask: tf.Tensor | None = None,
-        inputs_embeds: tf.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        labels: tf.Tensor | None = None,
-        sentence_order_label: tf.Tensor | None = None,
-        training: bool | None = False,
-    ) -> TFAlbertForPreTrainingOutput | tuple:
+        self, input_ids: tf.Tensor | None = None, attention_mask: tf.Tensor | None = None,
+        token_type_ids: tf.Tensor | None = None, position_ids: tf.Tensor | None = None,
+        head_mask: tf.Tensor | None = None, inputs_embeds: tf.Tensor | None = None,
+        output_attentions: bool | None = None, output_hidden_states: bool | None = None,
+        return_dict: bool | None = None, labels: tf.Tensor | None = None,
+        sentence_order_label: tf.Tensor | None = None, training: bool | None = False,
+    ) -> TFAlbertForPreTrainingOutput | tuple:  # fmt: skip
         outputs = self.albert(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
             position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
@@ -528,19 +509,12 @@ class TFAlbertForMaskedLM(TFAlbertPreTrainedModel):
         self._build_weights()
 
     def call(
-        self,
-        input_ids: tf.Tensor | None = None,
-        attention_mask: tf.Tensor | None = None,
-        token_type_ids: tf.Tensor | None = None,
-        position_ids: tf.Tensor | None = None,
-        head_mask: tf.Tensor | None = None,
-        inputs_embeds: tf.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        labels: tf.Tensor | None = None,
-        training: bool | None = False,
-    ) -> TFMaskedLMOutput | tuple:
+        self, input_ids: tf.Tensor | None = None, attention_mask: tf.Tensor | None = None,
+        token_type_ids: tf.Tensor | None = None, position_ids: tf.Tensor | None = None,
+        head_mask: tf.Tensor | None = None, inputs_embeds: tf.Tensor | None = None,
+        output_attentions: bool | None = None, output_hidden_states: bool | None = None,
+        return_dict: bool | None = None, labels: tf.Tensor | None = None, training: bool | None = False,
+    ) -> TFMaskedLMOutput | tuple:  # fmt: skip
         outputs = self.albert(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
             position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
@@ -572,19 +546,12 @@ class TFAlbertForSequenceClassification(TFAlbertPreTrainedModel):
         self._build_weights()
 
     def call(
-        self,
-        input_ids: tf.Tensor | None = None,
-        attention_mask: tf.Tensor | None = None,
-        token_type_ids: tf.Tensor | None = None,
-        position_ids: tf.Tensor | None = None,
-        head_mask: tf.Tensor | None = None,
-        inputs_embeds: tf.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        labels: tf.Tensor | None = None,
-        training: bool | None = False,
-    ) -> TFSequenceClassifierOutput | tuple:
+        self, input_ids: tf.Tensor | None = None, attention_mask: tf.Tensor | None = None,
+        token_type_ids: tf.Tensor | None = None, position_ids: tf.Tensor | None = None,
+        head_mask: tf.Tensor | None = None, inputs_embeds: tf.Tensor | None = None,
+        output_attentions: bool | None = None, output_hidden_states: bool | None = None,
+        return_dict: bool | None = None, labels: tf.Tensor | None = None, training: bool | None = False,
+    ) -> TFSequenceClassifierOutput | tuple:  # fmt: skip
         outputs = self.albert(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
             position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
@@ -617,19 +584,12 @@ class TFAlbertForTokenClassification(TFAlbertPreTrainedModel):
         self._build_weights()
 
     def call(
-        self,
-        input_ids: tf.Tensor | None = None,
-        attention_mask: tf.Tensor | None = None,
-        token_type_ids: tf.Tensor | None = None,
-        position_ids: tf.Tensor | None = None,
-        head_mask: tf.Tensor | None = None,
-        inputs_embeds: tf.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        labels: tf.Tensor | None = None,
-        training: bool | None = False,
-    ) -> TFTokenClassifierOutput | tuple:
+        self, input_ids: tf.Tensor | None = None, attention_mask: tf.Tensor | None = None,
+        token_type_ids: tf.Tensor | None = None, position_ids: tf.Tensor | None = None,
+        head_mask: tf.Tensor | None = None, inputs_embeds: tf.Tensor | None = None,
+        output_attentions: bool | None = None, output_hidden_states: bool | None = None,
+        return_dict: bool | None = None, labels: tf.Tensor | None = None, training: bool | None = False,
+    ) -> TFTokenClassifierOutput | tuple:  # fmt: skip
         outputs = self.albert(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
             position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
@@ -660,20 +620,13 @@ class TFAlbertForQuestionAnswering(TFAlbertPreTrainedModel):
         self._build_weights()
 
     def call(
-        self,
-        input_ids: tf.Tensor | None = None,
-        attention_mask: tf.Tensor | None = None,
-        token_type_ids: tf.Tensor | None = None,
-        position_ids: tf.Tensor | None = None,
-        head_mask: tf.Tensor | None = None,
-        inputs_embeds: tf.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        start_positions: tf.Tensor | None = None,
-        end_positions: tf.Tensor | None = None,
-        training: bool | None = False,
-    ) -> TFQuestionAnsweringModelOutput | tuple:
+        self, input_ids: tf.Tensor | None = None, attention_mask: tf.Tensor | None = None,
+        token_type_ids: tf.Tensor | None = None, position_ids: tf.Tensor | None = None,
+        head_mask: tf.Tensor | None = None, inputs_embeds: tf.Tensor | None = None,
+        output_attentions: bool | None = None, output_hidden_states: bool | None = None,
+        return_dict: bool | None = None, start_positions: tf.Tensor | None = None,
+        end_positions: tf.Tensor | None = None, training: bool | None = False,
+    ) -> TFQuestionAnsweringModelOutput | tuple:  # fmt: skip
         outputs = self.albert(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
             position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
@@ -719,19 +672,12 @@ class TFAlbertForMultipleChoice(TFAlbertPreTrainedModel):
         return tf_ops.flatten_choice_inputs(arguments)
 
     def call(
-        self,
-        input_ids: tf.Tensor | None = None,
-        attention_mask: tf.Tensor | None = None,
-        token_type_ids: tf.Tensor | None = None,
-        position_ids: tf.Tensor | None = None,
-        head_mask: tf.Tensor | None = None,
-        inputs_embeds: tf.Tensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-        labels: tf.Tensor | None = None,
-        training: bool | None = False,
-    ) -> TFMultipleChoiceModelOutput | tuple:
+        self, input_ids: tf.Tensor | None = None, attention_mask: tf.Tensor | None = None,
+        token_type_ids: tf.Tensor | None = None, position_ids: tf.Tensor | None = None,
+        head_mask: tf.Tensor | None = None, inputs_embeds: tf.Tensor | None = None,
+        output_attentions: bool | None = None, output_hidden_states: bool | None = None,
+        return_dict: bool | None = None, labels: tf.Tensor | None = None, training: bool | None = False,
+    ) -> TFMultipleChoiceModelOutput | tuple:  # fmt: skip
         flat = tf_ops.flatten_choice_inputs(
             {
                 "input_ids": input_ids,
