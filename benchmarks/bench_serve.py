@@ -15,7 +15,8 @@ varied batch) and one text per call (latency). The server's resident memory is r
 request ``--rss-requests``. The client shares the machine with the server (loopback), as a sidecar client would.
 
 Run: ``make bench-serve`` or ``.venv/bin/python benchmarks/bench_serve.py [--requests N] [--quick]``. Writes
-benchmarks/results/serve.json and serve.md (``--output DIR`` elsewhere). Not a timed test: run it on an idle machine.
+benchmarks/results/serve/<cpu kind>.{json,md} and the index benchmarks/results/serve.md (``--output DIR``
+elsewhere). Not a timed test: run it on an idle machine.
 """
 
 import argparse
@@ -36,7 +37,8 @@ import numpy as np
 BENCHMARKS = Path(__file__).parent
 sys.path.insert(0, str(BENCHMARKS))
 
-from bench_models import BASE, TINY, machine  # noqa: E402
+import machine_info  # noqa: E402
+from bench_models import BASE, TINY  # noqa: E402
 from pretrain_quality import write_corpus  # noqa: E402
 
 RESULTS = BENCHMARKS / "results"
@@ -225,10 +227,10 @@ def rss_growth(server: Server, texts: list[str], lengths: list[int], total: int)
 def markdown(results: dict) -> str:
     m = results["machine"]
     lines = [
-        "# albertlite serve: /embed under load on loopback, ALBERT-base shapes, CPU",
+        f"## {m['cpu']} ({m['cpu_kind']}): /embed under load on loopback, ALBERT-base shapes",
         "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads), albertlite "
-        f"{m['albertlite']}; load average at start {m['load_average_start'][0]:.1f}. {results['requests']} requests "
+        f"Machine: {machine_info.machine_line(m)}. Measured {results['date']}; load average at start "
+        f"{m['load_average_start'][0]:.1f}. {results['requests']} requests "
         f"per row, one text each (lognormal token lengths around 40, at most 128); the client runs on the same "
         "machine.",
         "",
@@ -304,7 +306,8 @@ def main() -> None:
     if args.transformers_server:
         transformers_server(args.transformers_server, args.port)
         return
-    results: dict = {"machine": machine(), "requests": args.requests, "servers": {}}
+    results: dict = {"machine": machine_info.machine(), "date": time.strftime("%Y-%m-%d"), "requests": args.requests,
+                     "servers": {}}  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         model_dir = build_model(work, TINY if args.quick else BASE, 1000 if args.quick else 30000)
@@ -332,9 +335,13 @@ def main() -> None:
                 server.stop()
     results["machine"]["load_average_end"] = os.getloadavg()
     results["conditions"] = conditions(results)
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "serve.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    (args.output / "serve.md").write_text(markdown(results), encoding="utf-8")
+    path = machine_info.results_path(args.output, "serve", results["machine"]["cpu_kind"], ".json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    path.with_suffix(".md").write_text(markdown(results), encoding="utf-8")
+    index = ["# albertlite serve under load, one section per CPU kind measured", ""]
+    index += [p.with_suffix(".md").read_text(encoding="utf-8") for p in machine_info.all_results(args.output, "serve")]
+    (args.output / "serve.md").write_text("\n".join(index), encoding="utf-8")
     print(markdown(results))
 
 
