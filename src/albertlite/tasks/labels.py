@@ -34,7 +34,28 @@ def label_names(examples: Sequence[Mapping[str, Any]], spec: LabelSpec) -> list[
     values = [value for example in examples for value in label_values(example, spec)]
     if spec.allows_regression and is_regression(values):
         return None
+    check_one_kind(examples, spec)
     return sorted({str(value) for value in values}, key=spec.label_order)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_one_kind(examples: Sequence[Mapping[str, Any]], spec: LabelSpec) -> None:
+    """Refuse labels that mix names and numbers (a 1 or 0.5 among "pos"/"neg" would become a class of its own)."""
+    numbers, names = [], []
+    for index, example in enumerate(examples):
+        for value in label_values(example, spec):
+            (numbers if _is_number(value) else names).append((index, value))
+    if numbers and names:
+        odd, usual = sorted((numbers, names), key=len)
+        index, value = odd[0]
+        shown = ", ".join(sorted({repr(v) for _, v in usual})[:5])
+        raise ValueError(
+            f"training labels mix names and numbers: example {index} has {value!r} among {shown}; give every "
+            "example a label name, or every example a number."
+        )
 
 
 def natural_order(value: str) -> tuple[int, float | str]:
