@@ -417,15 +417,9 @@ def scenario_table(name: str, sc: dict) -> list[str]:
 
 
 def markdown(results: dict) -> str:
-    m = results["machine"]
-    lines = [
-        f"## {m['cpu']} ({m['cpu_kind']})",
-        "",
-        f"Machine: {machine_info.machine_line(m)}. Measured {results['date']}; load average at start "
-        f"{m['load_average_start'][0]:.1f}, at end {m['load_average_end'][0]:.1f}. ALBERT-base shapes, random "
-        "weights, one process; contenders warm up once, then alternate; medians.",
-        "",
-    ]
+    lines = machine_info.heading(results)
+    lines[-1] += " ALBERT-base shapes, random weights, one process; contenders warm up once, then alternate; medians."
+    lines.append("")
     for name, sc in results.get("inference", {}).items():
         if isinstance(sc, dict) and "contenders" in sc:
             lines += scenario_table(name, sc)
@@ -473,17 +467,8 @@ def frameworks_table(fw: dict | None) -> list[str]:
 
 
 def write_results(results: dict, out: Path) -> Path:
-    """This CPU kind's files under ``out/models/``, then the index of every CPU kind measured so far."""
-    kind = results["machine"]["cpu_kind"]
-    json_path = machine_info.results_path(out, "models", kind, ".json")
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(results, indent=1) + "\n")
-    json_path.with_suffix(".md").write_text(markdown(results))
-    index = ["# albertlite and its peers on CPU, one section per CPU kind measured", ""]
-    for path in machine_info.all_results(out, "models"):
-        index.append(path.with_suffix(".md").read_text())
-    (out / "models.md").write_text("\n".join(index))
-    return json_path
+    title = "albertlite and its peers on CPU, one section per CPU kind measured"
+    return machine_info.write_results(out, "models", results, markdown(results), title)
 
 
 def update_frameworks(out: Path) -> None:

@@ -225,14 +225,12 @@ def rss_growth(server: Server, texts: list[str], lengths: list[int], total: int)
 
 # ----------------------------------------------------------------------------------------------- report
 def markdown(results: dict) -> str:
-    m = results["machine"]
-    lines = [
-        f"## {m['cpu']} ({m['cpu_kind']}): /embed under load on loopback, ALBERT-base shapes",
-        "",
-        f"Machine: {machine_info.machine_line(m)}. Measured {results['date']}; load average at start "
-        f"{m['load_average_start'][0]:.1f}. {results['requests']} requests "
-        f"per row, one text each (lognormal token lengths around 40, at most 128); the client runs on the same "
-        "machine.",
+    lines = machine_info.heading(results, ": /embed under load on loopback, ALBERT-base shapes")
+    lines[-1] += (
+        f" {results['requests']} requests per row, one text each (lognormal token lengths around 40, at most 128); "
+        "the client runs on the same machine."
+    )
+    lines += [
         "",
         "| server | concurrency | requests/s | real tokens/s | p50 ms | p95 ms | p99 ms | failures |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -335,13 +333,8 @@ def main() -> None:
                 server.stop()
     results["machine"]["load_average_end"] = os.getloadavg()
     results["conditions"] = conditions(results)
-    path = machine_info.results_path(args.output, "serve", results["machine"]["cpu_kind"], ".json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    path.with_suffix(".md").write_text(markdown(results), encoding="utf-8")
-    index = ["# albertlite serve under load, one section per CPU kind measured", ""]
-    index += [p.with_suffix(".md").read_text(encoding="utf-8") for p in machine_info.all_results(args.output, "serve")]
-    (args.output / "serve.md").write_text("\n".join(index), encoding="utf-8")
+    title = "albertlite serve under load, one section per CPU kind measured"
+    machine_info.write_results(args.output, "serve", results, markdown(results), title)
     print(markdown(results))
 
 

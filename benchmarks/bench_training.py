@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
+import os
 import re
 import sys
 import tempfile
@@ -89,14 +89,7 @@ def training_steps(shapes: dict, rounds: int) -> dict:
 
 
 def markdown(results: dict) -> str:
-    m = results["machine"]
-    lines = [
-        f"## {m['cpu']} ({m['cpu_kind']})",
-        "",
-        f"Machine: {machine_info.machine_line(m)}. Measured {results['date']}; load average at start "
-        f"{m['load_average_start'][0]:.1f}, at end {m['load_average_end'][0]:.1f}.",
-        "",
-    ]
+    lines = [*machine_info.heading(results), ""]
     for shapes, r in results["steps"].items():
         b = r["batch"]
         lines += [
@@ -116,15 +109,8 @@ def markdown(results: dict) -> str:
 
 
 def write(results: dict, out: Path) -> Path:
-    kind = results["machine"]["cpu_kind"]
-    path = machine_info.results_path(out, "training", kind, ".json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=1) + "\n")
-    path.with_suffix(".md").write_text(markdown(results))
-    index = ["# Training step: albertlite packed and padded against transformers, one section per CPU kind", ""]
-    index += [p.with_suffix(".md").read_text() for p in machine_info.all_results(out, "training")]
-    (out / "training.md").write_text("\n".join(index))
-    return path
+    title = "Training step: albertlite packed and padded against transformers, one section per CPU kind"
+    return machine_info.write_results(out, "training", results, markdown(results), title)
 
 
 def main() -> None:
@@ -136,8 +122,8 @@ def main() -> None:
     results: dict = {"machine": machine_info.machine(), "date": time.strftime("%Y-%m-%d"), "steps": {}}
     for name in args.shapes:
         results["steps"][name] = training_steps(BASE if name == "base" else TINY, args.rounds)
-        print(re.sub(r"\n+", "\n", markdown({**results, "machine": {**results["machine"], "load_average_end": (0,)}})))
-    results["machine"]["load_average_end"] = machine_info.machine()["load_average_start"]
+        print(re.sub(r"\n+", "\n", markdown(results)))
+    results["machine"]["load_average_end"] = os.getloadavg()
     print(write(results, args.out).with_suffix(".md").read_text())
 
 

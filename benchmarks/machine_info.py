@@ -8,6 +8,7 @@ model, the ISA flags that decide the fast kernels and the library versions, and 
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import platform
 import re
@@ -90,3 +91,23 @@ def results_path(directory: Path, benchmark: str, kind: str, suffix: str) -> Pat
 def all_results(directory: Path, benchmark: str) -> list[Path]:
     """Every CPU kind's results file for ``benchmark``, sorted by name."""
     return sorted((directory / benchmark).glob("*.json"))
+
+
+def heading(results: dict, subject: str = "") -> list[str]:
+    """A results section's first lines: the CPU kind as its title, then the machine, the date and the load."""
+    m = results["machine"]
+    end = m.get("load_average_end")
+    load = f"load average at start {m['load_average_start'][0]:.1f}" + (f", at end {end[0]:.1f}" if end else "")
+    return [f"## {m['cpu']} ({m['cpu_kind']}){subject}", "",
+            f"Machine: {machine_line(m)}. Measured {results['date']}; {load}."]  # fmt: skip
+
+
+def write_results(directory: Path, benchmark: str, results: dict, markdown: str, title: str) -> Path:
+    """This CPU kind's ``<benchmark>/<kind>.json`` and ``.md``, then ``<benchmark>.md``: every kind's section."""
+    path = results_path(directory, benchmark, results["machine"]["cpu_kind"], ".json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    path.with_suffix(".md").write_text(markdown, encoding="utf-8")
+    sections = [p.with_suffix(".md").read_text(encoding="utf-8") for p in all_results(directory, benchmark)]
+    (directory / f"{benchmark}.md").write_text("\n".join([f"# {title}", "", *sections]), encoding="utf-8")
+    return path

@@ -143,14 +143,14 @@ class AlbertAttention(nn.Module):
 
     def _relative_scores(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
         # transformers 4.57: scores from a learned table of distances, added after the 1/sqrt(D) scaling.
-        seq_len = query.shape[2]
+        seq_len = query.shape[-2]  # (..., N, S, D): the padding-free training path passes unbatched (N, S, D) too
         positions = torch.arange(seq_len, device=query.device)
         distance = positions[:, None] - positions[None, :]  # (S, S)
         table = self.distance_embedding(distance + self.max_position_embeddings - 1).to(query.dtype)  # (S, S, D)
-        scores = torch.einsum("bhld,lrd->bhlr", query, table)
+        scores = torch.einsum("...hld,lrd->...hlr", query, table)
         if self.position_embedding_type == "relative_key_query":
-            scores = scores + torch.einsum("bhrd,lrd->bhlr", key, table)
-        return scores  # (B, N, S, S)
+            scores = scores + torch.einsum("...hrd,lrd->...hlr", key, table)
+        return scores  # (..., N, S, S)
 
     def forward(
         self,

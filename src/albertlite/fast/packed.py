@@ -215,19 +215,20 @@ def _embed(
     token_type_ids: torch.Tensor | None,
     position_ids: torch.Tensor | None,
 ) -> torch.Tensor:
-    """The embeddings of the real tokens, (T, E), computed as AlbertEmbeddings does."""
+    """The embeddings of the real tokens, (T, E), computed with AlbertEmbeddings' own modules (before its dropout,
+    which the training path applies: :mod:`albertlite.fast.packed_training`)."""
     embeddings = model.embeddings
-    x = F.embedding(_gather(packing, input_ids), embeddings.word_embeddings.weight)
+    x = embeddings.word_embeddings(_gather(packing, input_ids))
     if embeddings.add_absolute_positions:
         if position_ids is None:
             positions = packing.columns
         else:
             positions = _gather(packing, position_ids.expand(packing.batch, packing.seq_len))
-        x = x + F.embedding(positions, embeddings.position_embeddings.weight)
+        x = x + embeddings.position_embeddings(positions)
     if token_type_ids is None:
         x = x + embeddings.token_type_embeddings.weight[0]
     else:
-        x = x + F.embedding(_gather(packing, token_type_ids), embeddings.token_type_embeddings.weight)
+        x = x + embeddings.token_type_embeddings(_gather(packing, token_type_ids))
     return embeddings.LayerNorm(x)
 
 

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from albertlite.fast.packed import Packing, _gather, _scatter, mask_packs, pack
+from albertlite.fast.packed import Packing, _embed, _scatter, mask_packs, pack
 from albertlite.outputs import BaseModelOutputWithPooling
 
 __all__ = ["can_train", "packed_layout", "packed_train_forward"]
@@ -99,7 +99,7 @@ def _encode(
     output_hidden_states: bool,
 ) -> BaseModelOutputWithPooling:
     x = model.encoder.embedding_hidden_mapping_in(
-        _embed(model.embeddings, packing, input_ids, token_type_ids, position_ids)
+        model.embeddings.dropout(_embed(model, packing, input_ids, token_type_ids, position_ids))
     )
     states = [x] if output_hidden_states else None
     checkpointing = model.encoder.gradient_checkpointing
@@ -121,28 +121,6 @@ def _encode(
         pooler_output=pooled,
         hidden_states=None if states is None else tuple(_scatter(packing, s) for s in states),
     )
-
-
-def _embed(
-    embeddings: nn.Module,
-    packing: Packing,
-    input_ids: torch.Tensor,
-    token_type_ids: torch.Tensor | None,
-    position_ids: torch.Tensor | None,
-) -> torch.Tensor:
-    """AlbertEmbeddings on the real tokens: (T, E), with its LayerNorm and dropout."""
-    x = embeddings.word_embeddings(_gather(packing, input_ids))
-    if embeddings.add_absolute_positions:
-        if position_ids is None:
-            positions = packing.columns
-        else:
-            positions = _gather(packing, position_ids.expand(packing.batch, packing.seq_len))
-        x = x + embeddings.position_embeddings(positions)
-    if token_type_ids is None:
-        x = x + embeddings.token_type_embeddings.weight[0]
-    else:
-        x = x + embeddings.token_type_embeddings(_gather(packing, token_type_ids))
-    return embeddings.dropout(embeddings.LayerNorm(x))
 
 
 def _layer(layer: nn.Module, x: torch.Tensor, packing: Packing, mode: str) -> torch.Tensor:
@@ -175,17 +153,8 @@ def _dropout(attention: nn.Module) -> float:
 
 
 def _relative(attention: nn.Module, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor | None:
-    """The relative-position scores of right-padded (..., N, L, D) rows (see AlbertAttention._relative_scores)."""
-    if attention.position_embedding_type == "absolute":
-        return None
-    length = query.shape[-2]
-    positions = torch.arange(length, device=query.device)
-    distance = positions[:, None] - positions[None, :] + attention.max_position_embeddings - 1  # (L, L)
-    table = attention.distance_embedding(distance).to(query.dtype)  # (L, L, D)
-    scores = torch.einsum("...hld,lrd->...hlr", query, table)
-    if attention.position_embedding_type == "relative_key_query":
-        scores = scores + torch.einsum("...hrd,lrd->...hlr", key, table)
-    return scores
+    """The layer's relative-position scores for right-padded (..., N, L, D) rows, or None for absolute positions."""
+    return None if attention.position_embedding_type == "absolute" else attention._relative_scores(query, key)
 
 
 def _attend_loop(

@@ -70,14 +70,7 @@ def keep_mask(shape: torch.Size, keys: torch.Tensor, call: int, p: float) -> tor
     if shape[0] != keys.shape[0]:
         raise ValueError(f"dropout keys for {keys.shape[0]} samples, but a tensor of batch {shape[0]} (shape "
                          f"{tuple(shape)}); every dropout input must have the batch first")  # fmt: skip
-    ones = [1] * (len(shape) - 1)
-    h = _mix(keys.view(-1, *ones) ^ _mix(torch.tensor(call, dtype=torch.int64, device=keys.device)))
-    for axis in range(1, len(shape)):
-        view = [1] * len(shape)
-        view[axis] = shape[axis]
-        index = torch.arange(shape[axis], dtype=torch.int64, device=keys.device).view(view)
-        h = _mix(h ^ ((index * _AXIS + axis) & _M32))
-    return h >= round(p * 2**32)  # h / 2**32 is uniform in [0, 1)
+    return _hashed_mask(shape, keys, [None], call, p)
 
 
 def packed_keep_mask(
@@ -85,15 +78,27 @@ def packed_keep_mask(
 ) -> torch.Tensor:
     """:func:`keep_mask` for the real tokens of a padded batch packed to (T, ...): token ``t`` is row ``rows[t]``'s
     position ``columns[t]``, and draws exactly the mask the padded (B, S, ...) tensor gets there."""
+    return _hashed_mask(shape, keys[rows], [None, columns], call, p)
+
+
+def _hashed_mask(
+    shape: torch.Size, row_keys: torch.Tensor, leading: list[torch.Tensor | None], call: int, p: float
+) -> torch.Tensor:
+    """Hash each element's (row key, call, coordinate per axis of the padded tensor) into a keep decision.
+
+    ``leading`` lists the padded tensor's axes that the first axis of ``shape`` stands for (None: the row itself;
+    a tensor: that axis's coordinate of each row); the remaining axes of ``shape`` follow them.
+    """
     ones = [1] * (len(shape) - 1)
-    h = _mix(keys[rows].view(-1, *ones) ^ _mix(torch.tensor(call, dtype=torch.int64, device=keys.device)))
-    h = _mix(h ^ ((columns.view(-1, *ones) * _AXIS + 1) & _M32))  # the padded tensor's axis 1
+    h = _mix(row_keys.view(-1, *ones) ^ _mix(torch.tensor(call, dtype=torch.int64, device=row_keys.device)))
+    for axis, coordinates in enumerate(leading[1:], start=1):
+        h = _mix(h ^ ((coordinates.view(-1, *ones) * _AXIS + axis) & _M32))
     for axis in range(1, len(shape)):
         view = [1] * len(shape)
         view[axis] = shape[axis]
-        index = torch.arange(shape[axis], dtype=torch.int64, device=keys.device).view(view)
-        h = _mix(h ^ ((index * _AXIS + axis + 1) & _M32))
-    return h >= round(p * 2**32)
+        index = torch.arange(shape[axis], dtype=torch.int64, device=row_keys.device).view(view)
+        h = _mix(h ^ ((index * _AXIS + axis + len(leading) - 1) & _M32))
+    return h >= round(p * 2**32)  # h / 2**32 is uniform in [0, 1)
 
 
 class SampleKeyedDropout(nn.Dropout):
