@@ -6,7 +6,13 @@ the padded positions real). bf16 rows run the step under ``torch.autocast("cpu",
 optimizer in fp32). Contenders warm up, then alternate; medians. Results per CPU kind in
 benchmarks/results/training/<cpu kind>.{json,md}.
 
-Run: ``.venv/bin/python benchmarks/bench_training.py [--rounds N] [--shapes base tiny]``
+Two more sections say where packing pays. ``sweep``: the packed against the padded step at 5-50% padding for three
+widths (the threshold ``albertlite.fast.packed_training.MIN_PADDING_SHARE`` comes from it). ``pretrain``: ``albertlite
+pretrain`` tokens/s on the demo's corpus and model, padded (the first release), packed on every padded batch, and the
+default (packed from the threshold on).
+
+Run: ``.venv/bin/python benchmarks/bench_training.py [--rounds N] [--shapes base tiny]
+[--sections steps sweep pretrain]``
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import argparse
 import contextlib
 import os
 import re
+import statistics
 import sys
 import tempfile
 import time
@@ -25,6 +32,7 @@ import torch
 import transformers
 
 import albertlite
+from albertlite.fast import packed_training
 
 sys.path.insert(0, str(Path(__file__).parent))
 import machine_info
@@ -88,9 +96,84 @@ def training_steps(shapes: dict, rounds: int) -> dict:
                       "real_fraction": real / mask.numel()}, "contenders": timings}  # fmt: skip
 
 
+SWEEP = {  # name: (hidden size, layers, heads, batch, padded length)
+    "128 wide, 4 layers": (128, 4, 2, 32, 64),
+    "256 wide, 4 layers": (256, 4, 4, 32, 128),
+    "ALBERT-base": (768, 12, 12, 8, 128),
+}
+SHARES = (0.05, 0.1, 0.2, 0.35, 0.5)
+
+
+def padded_batch(batch: int, length: int, share: float) -> dict:
+    """Random ids with ``share`` of the positions padding, taken from the ends of the rows as evenly as possible."""
+    generator = torch.Generator().manual_seed(0)
+    ids = torch.randint(5, 4000, (batch, length), generator=generator)
+    per_row = torch.full((batch,), round(batch * length * share) // batch)
+    per_row[: round(batch * length * share) % batch] += 1
+    mask = (torch.arange(length) < (length - per_row)[:, None]).long()
+    return {"input_ids": ids * mask, "attention_mask": mask}
+
+
+def padding_sweep(rounds: int) -> dict:
+    """Packed against padded training steps (fp32, the same weights) by padding share, for three widths."""
+    out = {}
+    for name, (hidden, layers, heads, batch, length) in SWEEP.items():
+        config = albertlite.AlbertConfig(vocab_size=4000, hidden_size=hidden, num_hidden_layers=layers,
+                                         num_attention_heads=heads, intermediate_size=4 * hidden)  # fmt: skip
+        torch.manual_seed(0)
+        model = albertlite.AlbertForSequenceClassification(config).train()
+        labels = torch.zeros(batch, dtype=torch.long)
+        out[name] = {}
+        for share in SHARES:
+            inputs = padded_batch(batch, length, share)
+            steps = {f"packed {packed}": step_fn(Packed(model, packed).model, inputs, labels, False)
+                     for packed in (True, False)}  # fmt: skip
+            with unthresholded():
+                timings = alternate(steps, max(2, rounds // 2) if hidden > 256 else rounds)
+            out[name][f"{share:.2f}"] = timings["packed False"]["median_s"] / timings["packed True"]["median_s"]
+    return out
+
+
+@contextlib.contextmanager
+def unthresholded():
+    """Pack every padded batch, whatever its padding share."""
+    saved = packed_training.MIN_PADDING_SHARE
+    packed_training.MIN_PADDING_SHARE = 0.0
+    try:
+        yield
+    finally:
+        packed_training.MIN_PADDING_SHARE = saved
+
+
+def pretrain_speed(rounds: int, steps: int) -> dict:
+    """``albertlite pretrain`` real tokens/s on the demo's corpus and model: padded, always packed, the default."""
+    from albertlite import demo
+    from albertlite.train.pretrain import pretrain
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = demo.DemoSettings(output=Path(tmp))
+        corpus = demo.build_corpus(Path(tmp) / "corpus", settings)
+        manifest = demo.pretraining_data(corpus, settings)
+        modes = {"padded (--no-packed)": (False, False), "packed on every padded batch": (True, True),
+                 "default (packed from 10% padding)": (True, False)}  # fmt: skip
+        speeds: dict[str, list[float]] = {name: [] for name in modes}
+        for _ in range(rounds):
+            for name, (packed, always) in modes.items():
+                config = demo.pretrain_config(settings, steps=steps, packed=packed, progress=False, save_every=steps,
+                                              output=str(Path(tmp) / "run"))  # fmt: skip
+                with unthresholded() if always else contextlib.nullcontext():
+                    history = pretrain(config).history
+                rates = [r["tokens_per_s"] for r in history if r.get("split") == "train"][10:]
+                speeds[name].append(float(statistics.median(rates)))
+    real = manifest["num_tokens"] / (manifest["num_instances"] * settings.max_seq_length)
+    return {"model": demo.DEMO_MODEL, "batch": settings.pretrain_batch, "max_seq_length": settings.max_seq_length,
+            "steps_per_run": steps, "real_fraction": real,
+            "tokens_per_s": {name: statistics.median(v) for name, v in speeds.items()}}  # fmt: skip
+
+
 def markdown(results: dict) -> str:
     lines = [*machine_info.heading(results), ""]
-    for shapes, r in results["steps"].items():
+    for shapes, r in results.get("steps", {}).items():
         b = r["batch"]
         lines += [
             f"### Training step, {shapes} shapes: {b['sequences']} x {b['padded_length']} padded, {b['real_tokens']} "
@@ -105,7 +188,29 @@ def markdown(results: dict) -> str:
             for name, e in r["contenders"].items()
         ]
         lines.append("")
+    if "sweep" in results:
+        lines += sweep_markdown(results["sweep"])
+    if "pretrain" in results:
+        lines += pretrain_markdown(results["pretrain"])
     return "\n".join(lines) + "\n"
+
+
+def sweep_markdown(sweep: dict) -> list[str]:
+    lines = ["### Where packing pays: packed step time against padded, fp32, by padding share", "",
+             "| model | " + " | ".join(f"{float(s):.0%} padding" for s in next(iter(sweep.values()))) + " |",
+             "|---|" + "---:|" * len(next(iter(sweep.values())))]  # fmt: skip
+    lines += [f"| {name} | " + " | ".join(f"{r:.2f}x" for r in row.values()) + " |" for name, row in sweep.items()]
+    return [*lines, ""]
+
+
+def pretrain_markdown(p: dict) -> list[str]:
+    lines = [f"### `albertlite pretrain`: the demo's model ({p['model']['hidden_size']} wide, "
+             f"{p['model']['num_hidden_layers']} layers), {p['batch']} x {p['max_seq_length']}, "
+             f"{p['real_fraction']:.0%} of positions real, median over steps 11-{p['steps_per_run']} of each run", "",
+             "| mode | real tokens/s | vs padded |", "|---|---:|---:|"]  # fmt: skip
+    padded = p["tokens_per_s"]["padded (--no-packed)"]
+    lines += [f"| {name} | {v:.0f} | {v / padded:.2f}x |" for name, v in p["tokens_per_s"].items()]
+    return [*lines, ""]
 
 
 def write(results: dict, out: Path) -> Path:
@@ -117,12 +222,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--shapes", nargs="+", choices=("base", "tiny"), default=["base", "tiny"])
+    parser.add_argument("--sections", nargs="+", choices=("steps", "sweep", "pretrain"),
+                        default=["steps", "sweep", "pretrain"])  # fmt: skip
+    parser.add_argument("--pretrain-steps", type=int, default=120, help="steps per pretraining run")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    results: dict = {"machine": machine_info.machine(), "date": time.strftime("%Y-%m-%d"), "steps": {}}
-    for name in args.shapes:
-        results["steps"][name] = training_steps(BASE if name == "base" else TINY, args.rounds)
+    results: dict = {"machine": machine_info.machine(), "date": time.strftime("%Y-%m-%d")}
+    if "steps" in args.sections:
+        results["steps"] = {}
+        for name in args.shapes:
+            results["steps"][name] = training_steps(BASE if name == "base" else TINY, args.rounds)
+            print(re.sub(r"\n+", "\n", markdown(results)))
+    if "sweep" in args.sections:
+        results["sweep"] = padding_sweep(args.rounds)
         print(re.sub(r"\n+", "\n", markdown(results)))
+    if "pretrain" in args.sections:
+        results["pretrain"] = pretrain_speed(max(2, args.rounds // 2), args.pretrain_steps)
     results["machine"]["load_average_end"] = os.getloadavg()
     print(write(results, args.out).with_suffix(".md").read_text())
 

@@ -165,6 +165,31 @@ def test_recipes_follow_the_paper():
         get_recipe("glue")
 
 
+@pytest.mark.parametrize("flags", ["avx512f avx512_bf16", "avx512f amx_bf16 amx_tile", "avx2 avx512f avx512_vnni"])
+def test_recipes_train_in_bf16_where_the_cpu_has_bf16_arithmetic(flags, monkeypatch):
+    from albertlite import devices
+
+    monkeypatch.setattr(devices, "_cpu_flags", lambda: set(flags.split()))
+    native = "bf16" in flags
+    assert devices.native_bf16(torch.device("cpu")) is native
+    assert ft.FinetuneSettings.from_recipe("mrpc", device="cpu").bf16 is native
+    assert ft.FinetuneSettings.from_recipe("mrpc", device="cpu", bf16=False).bf16 is False  # --no-bf16
+    assert ft.FinetuneSettings().bf16 is False  # without a recipe: off
+
+
+def test_cpu_flags_come_from_cpuinfo_never_the_vendor(tmp_path, monkeypatch):
+    from albertlite import devices
+
+    cpuinfo = "vendor_id\t: SomeVendor\nmodel name\t: Anything bf16\nflags\t\t: fpu avx512f avx512_bf16\n"
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda path, *a, **k: real_open(tmp_path / "cpuinfo", *a, **k)
+                        if path == "/proc/cpuinfo" else real_open(path, *a, **k))  # fmt: skip
+    (tmp_path / "cpuinfo").write_text(cpuinfo)
+    assert devices._cpu_flags() == {"fpu", "avx512f", "avx512_bf16"}
+    (tmp_path / "cpuinfo").write_text(cpuinfo.replace("avx512_bf16", "avx2"))
+    assert devices.native_bf16(torch.device("cpu")) is False  # "bf16" in the model name does not count
+
+
 def test_unseen_validation_label_is_an_error(base_model, tmp_path):
     dev = write_jsonl(tmp_path / "dev.jsonl", [{"text": "a", "label": "maybe"}])
     with pytest.raises(ValueError, match=r"dev\.jsonl, example 0: label 'maybe' was not seen in training"):

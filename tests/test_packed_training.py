@@ -103,7 +103,16 @@ def test_question_answering_trains_padded_because_its_span_loss_reads_padded_pos
 
 @pytest.mark.parametrize(
     "switch",
-    ["fast_path_off", "eval", "no_grad", "no_padding", "head_mask", "output_attentions", "left_padded_relative"],
+    [
+        "fast_path_off",
+        "eval",
+        "no_grad",
+        "no_padding",
+        "little_padding",
+        "head_mask",
+        "output_attentions",
+        "left_padded_relative",
+    ],
 )
 def test_the_padded_path_runs_where_packing_would_not_reproduce_it(switch, monkeypatch):
     config_name = "relative_key_query" if switch == "left_padded_relative" else "shared"
@@ -111,6 +120,10 @@ def test_the_padded_path_runs_where_packing_would_not_reproduce_it(switch, monke
     batch = model_inputs("AlbertForSequenceClassification", model.config, labels=True)
     if switch == "no_padding":
         batch["attention_mask"] = torch.ones_like(batch["attention_mask"])
+    if switch == "little_padding":  # one padded position: below packed_training.MIN_PADDING_SHARE
+        batch["attention_mask"] = torch.ones_like(batch["attention_mask"])
+        batch["attention_mask"][0, -1] = 0
+        assert 1 / batch["attention_mask"].numel() < packed_training.MIN_PADDING_SHARE
     if switch == "left_padded_relative":
         batch = {k: v.flip(1) if v.dim() == 2 else v for k, v in batch.items()}
         model.config.classifier_pooling = "mean"  # position 0 may be padding now
@@ -182,6 +195,7 @@ def test_finetune_packed_ends_with_the_padded_runs_weights_and_metrics(base_mode
 
     examples = getattr(data, make)
     train, validation = examples(48, 0), examples(16, 1)
+    monkeypatch.setattr(packed_training, "MIN_PADDING_SHARE", 0.0)  # pack every padded batch of these short sentences
     calls = Calls(monkeypatch)
     runs = {}
     for packed in (True, False):

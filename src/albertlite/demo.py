@@ -35,9 +35,12 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from albertlite.train.pretrain import PretrainConfig
 
 # modules the corpus walk never imports: side effects (a browser, a poem), GUIs, the test suite, tools
 _SKIP_MODULES = frozenset(
@@ -218,29 +221,43 @@ def build_corpus(directory: Path, settings: DemoSettings) -> Corpus:
 # --------------------------------------------------------------------------- the steps
 
 
-def pretrain_model(corpus: Corpus, settings: DemoSettings) -> tuple[Path, dict[str, float]]:
-    """Vocabulary, pretraining shards and a pretrained ALBERT; returns its directory and final metrics."""
+def pretraining_data(corpus: Corpus, settings: DemoSettings) -> dict[str, Any]:
+    """The vocabulary (``output/tokenizer``) and pretraining shards (``output/shards``); returns the manifest."""
     from albertlite.data.shard_builder import write_pretraining_shards
     from albertlite.tokenizer_training import train_tokenizer
-    from albertlite.train.pretrain import PretrainConfig, pretrain
 
     out = settings.output
     train_tokenizer([corpus.pretrain_file], vocab_size=settings.vocab_size, output_dir=out / "tokenizer")
-    manifest = write_pretraining_shards(
+    return write_pretraining_shards(
         [corpus.pretrain_file], str(out / "tokenizer"), out / "shards", overwrite=True,
         max_seq_length=settings.max_seq_length, dupe_factor=1, seed=settings.seed,
         max_predictions_per_seq=max(1, round(settings.max_seq_length * 0.15)), mask=False,
         ngram=settings.ngram, do_whole_word_mask=settings.ngram > 1,
     )  # fmt: skip
-    print(f"        {manifest['num_instances']:,} pretraining instances ({manifest['num_tokens']:,} tokens)")
-    config = PretrainConfig(
+
+
+def pretrain_config(settings: DemoSettings, **overrides: Any) -> PretrainConfig:
+    """The demo's PretrainConfig on :func:`pretraining_data`'s files (``overrides`` replace its fields)."""
+    from albertlite.train.pretrain import PretrainConfig
+
+    out = settings.output
+    fields = dict(
         data=str(out / "shards"), tokenizer=str(out / "tokenizer"), output=str(out / "pretrained"),
         model_config=json.dumps(DEMO_MODEL), steps=settings.pretrain_steps, batch_size=settings.pretrain_batch,
         lr=settings.pretrain_lr, warmup_steps=settings.pretrain_steps // 20, optimizer="lamb", schedule="linear",
         seed=settings.seed, save_every=settings.pretrain_steps, keep_checkpoints=1, tensorboard=False,
         plot=False, overwrite=True, dynamic_masking=True,
     )  # fmt: skip
-    result = pretrain(config)
+    return PretrainConfig(**{**fields, **overrides})
+
+
+def pretrain_model(corpus: Corpus, settings: DemoSettings) -> tuple[Path, dict[str, float]]:
+    """Vocabulary, pretraining shards and a pretrained ALBERT; returns its directory and final metrics."""
+    from albertlite.train.pretrain import pretrain
+
+    manifest = pretraining_data(corpus, settings)
+    print(f"        {manifest['num_instances']:,} pretraining instances ({manifest['num_tokens']:,} tokens)")
+    result = pretrain(pretrain_config(settings))
     train = [r for r in result.history if r.get("split") == "train" and "mlm_acc" in r][-20:]
     # one batch is noisy: report the mean of the last 20 steps
     keys = ("mlm_acc", "mlm_loss", "sop_acc", "sop_loss")

@@ -67,6 +67,34 @@ def resolve_device(
     return torch.device(text)
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 in hardware (so that bf16 autocast can be faster than float32).
+
+    CUDA: ``torch.cuda.is_bf16_supported()``. CPU: the instruction sets the CPU reports (x86 AVX512-BF16 or AMX-BF16,
+    Arm's BF16 extension), read from /proc/cpuinfo; False where that file is missing. The vendor is never read.
+    """
+    import torch
+
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if device.type != "cpu":
+        return False
+    return bool(_cpu_flags() & {"avx512_bf16", "amx_bf16", "bf16"})
+
+
+def _cpu_flags() -> set[str]:
+    """The feature flags of the first CPU in /proc/cpuinfo (x86 "flags", Arm "Features"); empty elsewhere."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                if key.strip() in ("flags", "Features"):
+                    return set(value.split())
+    except OSError:
+        pass
+    return set()
+
+
 def _check_available(text: str, kind: str, index: str | None, name: str) -> None:
     import torch
 

@@ -39,7 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--classifier-pooling", choices=("cls", "mean"),
                         help="Sentence heads: ALBERT's first-token pooler or the mean of the tokens (default: the "
                         "checkpoint's, normally cls).")  # fmt: skip
-    parser.add_argument("--bf16", action="store_true", default=None, help="bfloat16 autocast.")
+    parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
+                        help="bfloat16 autocast (default: off; with --recipe, on where the device has bf16 "
+                        "arithmetic).")  # fmt: skip
     parser.add_argument("--seed", type=int, help="Random seed (default 42).")
     parser.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: CUDA when available).")
     parser.add_argument(

@@ -38,7 +38,7 @@ from albertlite.checkpoints.run_dir import (
 )
 from albertlite.config import AlbertConfig
 from albertlite.data.masking import NgramMasker
-from albertlite.devices import resolve_device
+from albertlite.devices import native_bf16, resolve_device
 from albertlite.inference.forward import forward_features
 from albertlite.inference.pipelines import default_max_length
 from albertlite.optim import LearningRateSchedule, build_optimizer, clip_grad_norm
@@ -106,7 +106,8 @@ class FinetuneSettings:
         classifier_pooling: "cls" (ALBERT's pooler on the first token) or "mean" (the pooler on the mean of
             the real tokens) for text classification and multiple choice (None keeps the checkpoint's).
         group_by_length: batches of similar lengths.
-        bf16: bfloat16 autocast for forward and loss.
+        bf16: bfloat16 autocast for forward and loss (:meth:`from_recipe` turns it on where the device has bf16
+            arithmetic, :func:`albertlite.devices.native_bf16`).
         eval_batch_size: batch size for evaluation.
         metric: the validation metric that picks the best epoch (the task default when None).
         early_stopping_patience: stop after this many epochs without improvement (None: never).
@@ -122,8 +123,9 @@ class FinetuneSettings:
             refused, naming it); epochs, steps, patience, evaluation batch, device and bf16 may change.
         overwrite: replace ``output_dir`` whole when it holds another kind of model or run (and start over).
         recipe: the recipe the settings came from (recorded in the results).
-        packed: train on the real tokens only when a batch has padding (:mod:`albertlite.fast.packed_training`;
-            the same gradients as the padded step, to float rounding); False computes the padded positions too.
+        packed: train on the real tokens only when at least 10% of a batch is padding
+            (:mod:`albertlite.fast.packed_training`; the same gradients as the padded step, to float rounding); False
+            computes the padded positions too.
             Question answering always trains padded (its span loss reads every position).
     """
 
@@ -195,7 +197,11 @@ class FinetuneSettings:
     def from_recipe(cls, name: str, **overrides: Any) -> FinetuneSettings:
         """The paper's recipe ``name`` (see albertlite.recipes), with ``overrides`` on top (None values ignored)."""
         recipe = get_recipe(name)
+        device = resolve_device(overrides.get("device"), name="device", default="auto")
         base = {
+            # the recipes train ALBERT-base or larger, where bf16 autocast is about 2x faster and learns the same
+            # (docs/finetuning.md, "bf16"); only where the device has bf16 arithmetic
+            "bf16": native_bf16(device),
             "learning_rate": recipe.learning_rate,
             "batch_size": recipe.batch_size,
             "max_steps": recipe.max_steps,
