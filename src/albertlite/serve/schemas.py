@@ -91,6 +91,19 @@ class PredictRequest(_Body):
     truncate: bool = False
 
 
+class TextClassificationParameters(_Parameters):
+    top_k: int | None = Field(None, ge=1)  # default: every label
+    function_to_apply: Literal["softmax", "sigmoid", "none"] | None = None  # default: the pipeline's scores
+
+
+class TextClassificationRequest(PredictRequest):
+    """``POST /`` of a classifier: /predict's inputs and Hugging Face's ``parameters``; one list of labels per
+    input, even for one input (``[[{"label", "score"}, ...]]``, what ``InferenceClient.text_classification``
+    reads)."""
+
+    parameters: TextClassificationParameters = Field(default_factory=TextClassificationParameters)
+
+
 class LabelScore(BaseModel):
     label: str
     score: float
@@ -184,4 +197,6 @@ REQUESTS = {
     "/token-classification": TokenClassificationRequest,
     "/question-answering": QuestionAnsweringRequest,
     "/multiple-choice": MultipleChoiceRequest,
-}  # route -> its request body; POST / validates against the model's own route's
+}  # route -> its request body
+
+ROOT_REQUESTS = {**REQUESTS, "/predict": TextClassificationRequest}  # POST / as the model's own route -> its body
