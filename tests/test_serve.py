@@ -30,7 +30,7 @@ TEXTS = ["alice sees paris", "the big red house near the river with bob and caro
 @pytest.fixture(scope="module")
 def model_dirs(base_model, tmp_path_factory):
     root = tmp_path_factory.mktemp("serve_models")
-    heads = ("classification", "score", "ner", "qa", "choice")
+    heads = ("classification", "score", "ner", "qa", "choice", "base")
     return {"mlm": base_model, **{head: task_model_dir(base_model, root / head, head) for head in heads}}
 
 
@@ -244,6 +244,12 @@ SERVER_CASES = [
     ("wrong type", "malformed-json-root", "mlm", "post", "/", b"{not json", 422, "validation", ("Malformed JSON",)),
     ("wrong type", "inputs-number", "mlm", "post", "/embed", {"inputs": 3}, 422, "validation", ("inputs",)),
     ("missing", "no-inputs", "mlm", "post", "/embed", {"text": "a"}, 422, "validation", ("inputs", "Field required")),
+    ("conflicting settings", "embed-dimensions", "mlm", "post", "/embed", {"inputs": "a", "dimensions": 8}, 422,
+     "validation", ("body.dimensions", "no `dimensions` option")),
+    ("conflicting settings", "embed-prompt", "base", "post", "/", {"inputs": "a", "prompt_name": "query"}, 422,
+     "validation", ("body.prompt_name", "no `prompt_name` option")),
+    ("conflicting settings", "embed-truncate-left", "mlm", "post", "/embed",
+     {"inputs": "a", "truncation_direction": "left"}, 422, "validation", ("truncation_direction", "'right'")),
     ("empty", "inputs-empty-list", "mlm", "post", "/embed", {"inputs": []}, 422, "validation", ("cannot be empty",)),
     ("empty", "blank-input", "mlm", "post", "/embed", {"inputs": ["a", "  "]}, 422, "validation",
      ("`inputs` 1 is empty",)),

@@ -115,6 +115,7 @@ def test_errors_over_http_are_json(servers):
 
 def test_huggingface_hub_inference_client_speaks_to_every_task(servers, model_dirs, monkeypatch):
     from huggingface_hub import InferenceClient, constants
+    from huggingface_hub.errors import HfHubHTTPError
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # it reaches only the loopback servers
 
@@ -147,6 +148,9 @@ def test_huggingface_hub_inference_client_speaks_to_every_task(servers, model_di
     np.testing.assert_allclose(client("base").feature_extraction(text, normalize=False), raw[:1], atol=1e-5)
     np.testing.assert_allclose(client("base").feature_extraction([text, "rome"]),
                                raw / np.linalg.norm(raw, axis=1, keepdims=True), atol=1e-5)  # fmt: skip
+    with pytest.raises(HfHubHTTPError) as refused:  # an option the server lacks is refused, not ignored
+        client("base").feature_extraction(text, dimensions=8)
+    assert refused.value.response.status_code == 422 and "dimensions" in refused.value.response.text
 
 
 def test_64_concurrent_http_requests_take_fewer_forward_passes(servers, model_dirs):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 class _Body(BaseModel):
@@ -31,6 +31,19 @@ class EmbedRequest(_Body):
     normalize: bool = True
     truncate: bool = False
     pooling: Literal["mean", "cls"] = "mean"
+    # text-embeddings-inference's options that this server does not offer are refused (422), not ignored: ignored,
+    # they would answer something else than what was asked (InferenceClient.feature_extraction sends them)
+    truncation_direction: Literal["right", "Right"] = "right"  # truncate cuts the end
+    prompt_name: str | None = None
+    dimensions: int | None = None
+
+    @field_validator("prompt_name", "dimensions")
+    @classmethod
+    def _not_offered(cls, value: object, info: ValidationInfo) -> object:
+        if value is not None:
+            raise ValueError(f"albertlite serve has no `{info.field_name}` option (no prompts, no shortened "
+                             "embeddings): leave it out")  # fmt: skip
+        return value
 
 
 class OpenAIEmbeddingRequest(_Body):
