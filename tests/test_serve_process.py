@@ -179,6 +179,7 @@ def _heavy(index):
     return {"inputs": [" ".join(FILLER[(index + k) % len(FILLER)] for k in range(60))] * 8, "normalize": False}
 
 
+# four requests admitted, each a heavy one run 128 tokens a pass: they stay in flight long enough to signal
 _LIMITED = ("--max-concurrent-requests", "4", "--max-batch-requests", "1", "--max-batch-tokens", "128")
 
 
