@@ -30,7 +30,7 @@ TEXTS = ["alice sees paris", "the big red house near the river with bob and caro
 @pytest.fixture(scope="module")
 def model_dirs(base_model, tmp_path_factory):
     root = tmp_path_factory.mktemp("serve_models")
-    heads = ("classification", "score", "ner", "qa", "choice")
+    heads = ("classification", "score", "ner", "qa", "choice", "base")
     return {"mlm": base_model, **{head: task_model_dir(base_model, root / head, head) for head in heads}}
 
 
@@ -137,6 +137,40 @@ def test_predict_equals_the_pipeline_for_texts_pairs_and_batches(servers, model_
     np.testing.assert_allclose([r["score"] for r in raw], [logits[i] for i in order], atol=1e-5)
 
 
+def test_post_root_of_a_classifier_answers_a_list_of_labels_per_input(servers, model_dirs):
+    pipe = albertlite.pipeline(model=model_dirs["classification"])
+    server = servers["classification"]
+    text = "alice sees paris"
+    # /predict answers one text with its labels; POST / with a list of them, as the Inference API
+    assert len(_ok(server.post("/predict", json={"inputs": text}))) == 3
+    same_results(_ok(server.post("/", json={"inputs": text})), [pipe(text, top_k=None)])
+    same_results(_ok(server.post("/", json={"inputs": text, "parameters": {"top_k": 2}})), [pipe(text, top_k=2)])
+    encoded = pipe.tokenizer([text, "rome"], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        logits = pipe.model(**encoded).logits.double().numpy()
+    applied = {"sigmoid": 1 / (1 + np.exp(-logits)), "none": logits}
+    for function, scores in applied.items():
+        got = _ok(server.post("/", json={"inputs": [[text], ["rome"]], "parameters": {"function_to_apply": function}}))
+        for labels, row in zip(got, scores):
+            order = np.argsort(-row, kind="stable")
+            assert [r["label"] for r in labels] == [pipe.model.config.id2label[int(i)] for i in order]
+            np.testing.assert_allclose([r["score"] for r in labels], row[order], atol=1e-5)
+    softmax = _ok(server.post("/", json={"inputs": text, "parameters": {"function_to_apply": "softmax"}}))
+    same_results(softmax, [pipe(text, top_k=None)])
+    raw = _ok(server.post("/", json={"inputs": [[text], ["rome"]], "raw_scores": True}))
+    np.testing.assert_allclose([[r["score"] for r in labels] for labels in raw], np.sort(logits)[:, ::-1], atol=1e-5)
+    conflict = server.post(
+        "/", json={"inputs": text, "raw_scores": True, "parameters": {"function_to_apply": "sigmoid"}}
+    )
+    _error(conflict, 422, "raw_scores", "function_to_apply")
+    _error(server.post("/", json={"inputs": text, "parameters": {"top_k": 0}}), 422, "top_k")
+    _error(
+        server.post("/", json={"inputs": text, "parameters": {"function_to_apply": "tanh"}}), 422, "function_to_apply"
+    )
+    score = albertlite.pipeline(model=model_dirs["score"])
+    same_results(_ok(servers["score"].post("/", json={"inputs": text})), [[score(text)]])
+
+
 def test_rerank_sorts_by_the_scores_of_a_one_label_model(servers, model_dirs):
     pipe = albertlite.pipeline(model=model_dirs["score"])
     texts = ["paris", "a tree over oslo", "the big red house", "bob"]
@@ -210,6 +244,12 @@ SERVER_CASES = [
     ("wrong type", "malformed-json-root", "mlm", "post", "/", b"{not json", 422, "validation", ("Malformed JSON",)),
     ("wrong type", "inputs-number", "mlm", "post", "/embed", {"inputs": 3}, 422, "validation", ("inputs",)),
     ("missing", "no-inputs", "mlm", "post", "/embed", {"text": "a"}, 422, "validation", ("inputs", "Field required")),
+    ("conflicting settings", "embed-dimensions", "mlm", "post", "/embed", {"inputs": "a", "dimensions": 8}, 422,
+     "validation", ("body.dimensions", "no `dimensions` option")),
+    ("conflicting settings", "embed-prompt", "base", "post", "/", {"inputs": "a", "prompt_name": "query"}, 422,
+     "validation", ("body.prompt_name", "no `prompt_name` option")),
+    ("conflicting settings", "embed-truncate-left", "mlm", "post", "/embed",
+     {"inputs": "a", "truncation_direction": "left"}, 422, "validation", ("truncation_direction", "'right'")),
     ("empty", "inputs-empty-list", "mlm", "post", "/embed", {"inputs": []}, 422, "validation", ("cannot be empty",)),
     ("empty", "blank-input", "mlm", "post", "/embed", {"inputs": ["a", "  "]}, 422, "validation",
      ("`inputs` 1 is empty",)),

@@ -1,9 +1,11 @@
 """``albertlite serve`` as a real process on a free loopback port, called over HTTP by real clients: every route,
-batching read from /metrics, overload, SIGTERM with requests in flight, two workers."""
+batching read from /metrics, overload, SIGTERM and SIGINT with requests in flight, two workers."""
 
 from __future__ import annotations
 
+import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -18,7 +20,7 @@ from .helpers.serve import Subprocess, free_port, metric, task_model_dir
 USES_FAST_PATH = True
 pytestmark = pytest.mark.slow
 
-HEADS = ("classification", "score", "ner", "qa", "choice")
+HEADS = ("classification", "score", "ner", "qa", "choice", "base")
 
 
 @pytest.fixture(scope="module")
@@ -111,15 +113,44 @@ def test_errors_over_http_are_json(servers):
     assert openai.status_code == 422 and openai.json()["error"]["type"] == "validation"
 
 
-def test_huggingface_hub_inference_client_speaks_to_it(servers, model_dirs, monkeypatch):
+def test_huggingface_hub_inference_client_speaks_to_every_task(servers, model_dirs, monkeypatch):
     from huggingface_hub import InferenceClient, constants
+    from huggingface_hub.errors import HfHubHTTPError
 
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # it reaches only the loopback server
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # it reaches only the loopback servers
 
-    client = InferenceClient(base_url=servers["mlm"])
+    def client(head):
+        return InferenceClient(base_url=servers[head])
+
+    def same(parsed, expected):
+        """The client's parsed results equal the pipeline's (read as attributes: its classes are what it parsed)."""
+        assert isinstance(parsed, list) and len(parsed) == len(expected), parsed
+        same_results([{key: getattr(e, key) for key in want} for e, want in zip(parsed, expected)], expected)
+
+    text = "alice sees paris near the river"
     fill = albertlite.pipeline(model=model_dirs["mlm"])
-    got = client.fill_mask("alice sees [MASK]", top_k=3)
-    assert [c.token for c in got] == [c["token"] for c in fill("alice sees [MASK]", top_k=3)]
+    same(client("mlm").fill_mask("alice sees [MASK]", top_k=3), fill("alice sees [MASK]", top_k=3))
+    classify = albertlite.pipeline(model=model_dirs["classification"])
+    same(client("classification").text_classification(text), classify(text, top_k=None))
+    same(client("classification").text_classification(text, top_k=2), classify(text, top_k=2))
+    score = albertlite.pipeline(model=model_dirs["score"])
+    same(client("score").text_classification(text), [score(text)])
+    ner = albertlite.pipeline(model=model_dirs["ner"])
+    assert ner(text), "the scaled random head tags something"
+    same(client("ner").token_classification(text), ner(text))
+    same(client("ner").token_classification(text, aggregation_strategy="none"), ner(text, aggregation_strategy="none"))
+    qa = albertlite.pipeline(model=model_dirs["qa"])
+    question = {k: qa_examples(1, 4)[0][k] for k in ("question", "context")}
+    same([client("qa").question_answering(**question)], [qa(question)])
+    same(client("qa").question_answering(**question, top_k=2), qa(question, top_k=2))
+    encoder = albertlite.pipeline("feature-extraction", model=model_dirs["base"])
+    raw = np.array(encoder([text, "rome"], pooling="mean"))
+    np.testing.assert_allclose(client("base").feature_extraction(text, normalize=False), raw[:1], atol=1e-5)
+    np.testing.assert_allclose(client("base").feature_extraction([text, "rome"]),
+                               raw / np.linalg.norm(raw, axis=1, keepdims=True), atol=1e-5)  # fmt: skip
+    with pytest.raises(HfHubHTTPError) as refused:  # an option the server lacks is refused, not ignored
+        client("base").feature_extraction(text, dimensions=8)
+    assert refused.value.response.status_code == 422 and "dimensions" in refused.value.response.text
 
 
 def test_64_concurrent_http_requests_take_fewer_forward_passes(servers, model_dirs):
@@ -148,46 +179,63 @@ def _heavy(index):
     return {"inputs": [" ".join(FILLER[(index + k) % len(FILLER)] for k in range(60))] * 8, "normalize": False}
 
 
-def test_overload_gets_only_200_or_429_and_sigterm_answers_requests_in_flight(model_dirs, tmp_path):
+# four requests admitted, each a heavy one run 128 tokens a pass: they stay in flight long enough to signal
+_LIMITED = ("--max-concurrent-requests", "4", "--max-batch-requests", "1", "--max-batch-tokens", "128")
+
+
+def _stop_answers_requests_in_flight(server, model_dirs, signum):
+    """Four heavy requests in flight when ``signum`` arrives: each is answered 200 with its embeddings, and the
+    server exits 0."""
     limit = 4
-    server = Subprocess(model_dirs["mlm"], "--max-concurrent-requests", str(limit), "--max-batch-requests", "1",
-                        "--max-batch-tokens", "128", log=tmp_path / "server.log").wait()  # fmt: skip
+    started = threading.Barrier(limit + 1)
+
+    def in_flight(index):
+        with httpx.Client(timeout=120) as client:
+            started.wait()
+            return client.post(server.url + "/embed", json=_heavy(index))
+
+    with ThreadPoolExecutor(limit) as pool:
+        futures = [pool.submit(in_flight, i) for i in range(limit)]
+        started.wait()
+        deadline = time.monotonic() + 60
+        while metric(httpx.get(server.url + "/metrics").text, "albertlite_requests_in_flight") < limit:
+            assert time.monotonic() < deadline, "the requests never were in flight together"
+            time.sleep(0.01)
+        code = server.stop(signum)
+        responses = [f.result() for f in futures]
+    assert code == 0, server.log.read_text()
+    encoder = albertlite.pipeline("feature-extraction", model=model_dirs["mlm"])
+    for index, response in enumerate(responses):
+        assert response.status_code == 200, response.text
+        np.testing.assert_allclose(response.json(), encoder(_heavy(index)["inputs"], pooling="mean"), atol=1e-5)
+    log = server.log.read_text()
+    assert f"http://127.0.0.1:{server.port}" in log and "max_batch_tokens=128" in log
+    assert "Traceback" not in log, log
+
+
+def test_overload_gets_only_200_or_429_and_sigterm_answers_requests_in_flight(model_dirs, tmp_path):
+    server = Subprocess(model_dirs["mlm"], *_LIMITED, log=tmp_path / "server.log").wait()
     try:
-        barrier = threading.Barrier(4 * limit)
+        barrier = threading.Barrier(16)
 
         def call(index):
             with httpx.Client(timeout=120) as client:
                 barrier.wait()
                 return client.post(server.url + "/embed", json=_heavy(index))
 
-        with ThreadPoolExecutor(4 * limit) as pool:
-            statuses = [r.status_code for r in pool.map(call, range(4 * limit))]
+        with ThreadPoolExecutor(16) as pool:
+            statuses = [r.status_code for r in pool.map(call, range(16))]
         assert set(statuses) <= {200, 429} and 200 in statuses and 429 in statuses, statuses
         assert httpx.get(server.url + "/health").status_code == 200
+        _stop_answers_requests_in_flight(server, model_dirs, signal.SIGTERM)
+    finally:
+        server.kill()
 
-        started = threading.Barrier(limit + 1)
 
-        def in_flight(index):
-            with httpx.Client(timeout=120) as client:
-                started.wait()
-                return client.post(server.url + "/embed", json=_heavy(index))
-
-        with ThreadPoolExecutor(limit) as pool:
-            futures = [pool.submit(in_flight, i) for i in range(limit)]
-            started.wait()
-            deadline = threading.Event()
-            while metric(httpx.get(server.url + "/metrics").text, "albertlite_requests_in_flight") < limit:
-                assert not deadline.wait(0.01)
-            code = server.stop()
-            responses = [f.result() for f in futures]
-        assert code == 0, server.log.read_text()
-        encoder = albertlite.pipeline("feature-extraction", model=model_dirs["mlm"])
-        for index, response in enumerate(responses):
-            assert response.status_code == 200, response.text
-            np.testing.assert_allclose(response.json(), encoder(_heavy(index)["inputs"], pooling="mean"), atol=1e-5)
-        log = server.log.read_text()
-        assert f"http://127.0.0.1:{server.port}" in log and "max_batch_tokens=128" in log
-        assert "Traceback" not in log, log
+def test_sigint_answers_requests_in_flight_and_exits_0(model_dirs, tmp_path):
+    server = Subprocess(model_dirs["mlm"], *_LIMITED, log=tmp_path / "server.log").wait()
+    try:
+        _stop_answers_requests_in_flight(server, model_dirs, signal.SIGINT)
     finally:
         server.kill()
 

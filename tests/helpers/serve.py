@@ -151,10 +151,10 @@ class Subprocess:
                 raise RuntimeError(f"{url} did not become healthy")
             time.sleep(0.2)
 
-    def stop(self, timeout: float = 60) -> int:
-        """SIGTERM, then the exit code."""
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 60) -> int:
+        """``signum`` (SIGTERM or SIGINT), then the exit code."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(signum)
         return self.process.wait(timeout)
 
     def kill(self) -> None:

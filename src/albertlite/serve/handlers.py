@@ -157,18 +157,49 @@ def _classified(
     return served.pipeline(items, top_k=None)
 
 
-def predict(served: ServedModel, settings: ServeSettings, body: schemas.PredictRequest) -> list:
-    items, single = _sequences(body.inputs)
-    results = _classified(served, settings, items, body.truncate)
-    if body.raw_scores:
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+
+_FUNCTIONS = {"none": lambda x: x, "sigmoid": lambda x: 1 / (1 + np.exp(-x)), "softmax": _softmax}
+
+
+def _scored(
+    served: ServedModel, settings: ServeSettings, items: list[dict], truncate: bool, function: str | None
+) -> list[list[dict]]:
+    """Every label with its score per item, best first: the pipeline's scores, or ``function`` of the logits."""
+    results = _classified(served, settings, items, truncate)
+    if function is not None:
         id2label = served.pipeline.model.config.id2label
         logits = current_job().outputs[-1]  # the rows of this request's forward pass, before the softmax
-        results = [
-            [{"label": id2label[int(i)], "score": float(row[i])} for i in np.argsort(-row, kind="stable")]
-            for row in logits
-        ]
-    results = [r if isinstance(r, list) else [r] for r in results]  # a regression model gives one score
+        results = []
+        for row in logits:
+            scores = _FUNCTIONS[function](np.asarray(row, dtype=np.float64))
+            results.append([
+                {"label": id2label[int(i)], "score": float(scores[i])} for i in np.argsort(-scores, kind="stable")
+            ])  # fmt: skip
+    return [r if isinstance(r, list) else [r] for r in results]  # a regression model gives one score
+
+
+def predict(served: ServedModel, settings: ServeSettings, body: schemas.PredictRequest) -> list:
+    items, single = _sequences(body.inputs)
+    results = _scored(served, settings, items, body.truncate, "none" if body.raw_scores else None)
     return results[0] if single else results
+
+
+def text_classification(
+    served: ServedModel, settings: ServeSettings, body: schemas.TextClassificationRequest
+) -> list[list[dict]]:
+    """``POST /`` of a classifier: as /predict, but a list of labels per input even for one (the Inference API's
+    ``[[...]]``), ``parameters.top_k`` best labels and ``parameters.function_to_apply`` to the logits."""
+    function = body.parameters.function_to_apply
+    if body.raw_scores and function not in (None, "none"):
+        raise validation_error(f"`raw_scores` gives the logits; `parameters.function_to_apply` {function!r} "
+                               "contradicts it: send one of them.")  # fmt: skip
+    items, _ = _sequences(body.inputs)
+    results = _scored(served, settings, items, body.truncate, "none" if body.raw_scores else function)
+    return [labels[: body.parameters.top_k] for labels in results]
 
 
 def rerank(served: ServedModel, settings: ServeSettings, body: schemas.RerankRequest) -> list[dict]:
@@ -184,7 +215,7 @@ def rerank(served: ServedModel, settings: ServeSettings, body: schemas.RerankReq
     results = _classified(served, settings, pairs, body.truncate, "texts")
     scores = np.array([r["score"] for r in results], dtype=np.float64)
     if not body.raw_scores:
-        scores = 1 / (1 + np.exp(-scores))
+        scores = _FUNCTIONS["sigmoid"](scores)
     ranks = []
     for index in np.argsort(-scores, kind="stable"):
         rank: dict[str, Any] = {"index": int(index), "score": float(scores[index])}
@@ -239,3 +270,5 @@ HANDLERS = {
     "/question-answering": question_answering,
     "/multiple-choice": multiple_choice,
 }  # route -> what it computes (schemas.REQUESTS holds its request body)
+
+ROOT_HANDLERS = {**HANDLERS, "/predict": text_classification}  # POST / as the model's own route (schemas.ROOT_REQUESTS)

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 import albertlite
 from albertlite.serve import schemas
 from albertlite.serve.errors import ApiError
-from albertlite.serve.handlers import HANDLERS
+from albertlite.serve.handlers import HANDLERS, ROOT_HANDLERS
 from albertlite.serve.state import ServerState
 from albertlite.tasks.registry import REGISTRY
 
@@ -41,7 +41,7 @@ async def check_api_key(request: Request) -> None:
 api = APIRouter(dependencies=[Depends(check_api_key)], responses=_ERRORS)
 
 
-async def _answer(request: Request, route: str, body: Any) -> JSONResponse:
+async def _answer(request: Request, route: str, body: Any, handlers: dict[str, Any] = HANDLERS) -> JSONResponse:
     state = server(request)
     served = state.served
     if not served.serves(route):
@@ -50,7 +50,7 @@ async def _answer(request: Request, route: str, body: Any) -> JSONResponse:
             400, f"{route} needs a {' or '.join(owners)} model; {served.name} is a {served.task.name} model, which "
             f"serves {', '.join(served.routes)}.", "validation",
         )  # fmt: skip
-    result = await state.answer(request, HANDLERS[route], served, state.settings, body)
+    result = await state.answer(request, handlers[route], served, state.settings, body)
     return JSONResponse(result)
 
 
@@ -106,16 +106,18 @@ async def multiple_choice(request: Request, body: schemas.MultipleChoiceRequest)
 
 @api.post("/", summary="The model's own task route (for huggingface_hub.InferenceClient)")
 async def default(request: Request) -> JSONResponse:
+    """As the model's task route; a classifier's answers a list of labels per input even for one input and takes
+    ``parameters.top_k`` and ``parameters.function_to_apply``, as the Inference API's text classification."""
     route = server(request).served.default_route
     try:
         payload = await request.json()
     except ValueError as error:
         raise ApiError(422, f"Malformed JSON: {error}.", "validation") from None
     try:
-        body = schemas.REQUESTS[route].model_validate(payload)
+        body = schemas.ROOT_REQUESTS[route].model_validate(payload)
     except ValidationError as error:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in error.errors()]) from None
-    return await _answer(request, route, body)
+    return await _answer(request, route, body, ROOT_HANDLERS)
 
 
 @api.get("/info", summary="Model, task, labels, limits, dtype and version")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 class _Body(BaseModel):
@@ -31,6 +31,19 @@ class EmbedRequest(_Body):
     normalize: bool = True
     truncate: bool = False
     pooling: Literal["mean", "cls"] = "mean"
+    # text-embeddings-inference's options that this server does not offer are refused (422), not ignored: ignored,
+    # they would answer something else than what was asked (InferenceClient.feature_extraction sends them)
+    truncation_direction: Literal["right", "Right"] = "right"  # truncate cuts the end
+    prompt_name: str | None = None
+    dimensions: int | None = None
+
+    @field_validator("prompt_name", "dimensions")
+    @classmethod
+    def _not_offered(cls, value: object, info: ValidationInfo) -> object:
+        if value is not None:
+            raise ValueError(f"albertlite serve has no `{info.field_name}` option (no prompts, no shortened "
+                             "embeddings): leave it out")  # fmt: skip
+        return value
 
 
 class OpenAIEmbeddingRequest(_Body):
@@ -89,6 +102,19 @@ class PredictRequest(_Body):
     inputs: str | list[str] | list[list[str]]
     raw_scores: bool = False
     truncate: bool = False
+
+
+class TextClassificationParameters(_Parameters):
+    top_k: int | None = Field(None, ge=1)  # default: every label
+    function_to_apply: Literal["softmax", "sigmoid", "none"] | None = None  # default: the pipeline's scores
+
+
+class TextClassificationRequest(PredictRequest):
+    """``POST /`` of a classifier: /predict's inputs and Hugging Face's ``parameters``; one list of labels per
+    input, even for one input (``[[{"label", "score"}, ...]]``, what ``InferenceClient.text_classification``
+    reads)."""
+
+    parameters: TextClassificationParameters = Field(default_factory=TextClassificationParameters)
 
 
 class LabelScore(BaseModel):
@@ -184,4 +210,6 @@ REQUESTS = {
     "/token-classification": TokenClassificationRequest,
     "/question-answering": QuestionAnsweringRequest,
     "/multiple-choice": MultipleChoiceRequest,
-}  # route -> its request body; POST / validates against the model's own route's
+}  # route -> its request body
+
+ROOT_REQUESTS = {**REQUESTS, "/predict": TextClassificationRequest}  # POST / as the model's own route -> its body
