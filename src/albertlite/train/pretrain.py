@@ -43,11 +43,13 @@ from albertlite.progress import Progress
 from albertlite.tokenization_auto import load_tokenizer
 from albertlite.train import checkpointing as ckpt
 from albertlite.train import options
+from albertlite.train.budget import StepBudget
 from albertlite.train.distributed import (
     DistributedContext,
     GlobalOrder,
     all_reduce_sum,
     barrier,
+    broadcast_int,
     close_distributed,
     init_distributed,
     rank_positions,
@@ -98,11 +100,15 @@ class PretrainConfig:
         model_config: a preset name (``albert-base-v2``), a config.json path or directory, or inline JSON whose
             optional ``"base"`` key names the preset/file the other keys override. ``vocab_size`` is always set
             from the tokenizer.
-        steps: optimizer steps.
+        steps: optimizer steps; with ``max_time``, the most steps.
+        max_time: a time budget in seconds (None: train ``steps``). The run times its first steps and fixes its
+            step count from them (:mod:`albertlite.train.budget`); the count is recorded in the checkpoints, and
+            the warm-up, when ``warmup_steps`` is None, is 2.5% of it. A resumed run continues to that count.
         batch_size: samples per process per micro-step; the global batch is
             ``batch_size * processes * accumulation``.
         lr: peak learning rate.
-        warmup_steps: linear warm-up steps; None takes 2.5% of ``steps`` (the authors' 3,125 of 125,000).
+        warmup_steps: linear warm-up steps; None takes 2.5% of ``steps`` (the authors' 3,125 of 125,000), or of
+            the count a ``max_time`` budget resolves to.
         accumulation: micro-steps per optimizer step.
         optimizer: "lamb" (the authors') or "adamw".
         schedule: "authors" (decay from step 0, warm-up overriding it) or "linear" (decay after warm-up).
@@ -139,6 +145,7 @@ class PretrainConfig:
     output: str
     model_config: str = "albert-base-v2"
     steps: int = 10000
+    max_time: float | None = None
     batch_size: int = 32
     lr: float = 1.76e-3
     warmup_steps: int | None = None
@@ -178,6 +185,8 @@ class PretrainConfig:
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         check_number("lr", self.lr, above=0)
+        if self.max_time is not None:
+            check_number("max_time", self.max_time, above=0)
         check_number("weight_decay", self.weight_decay, minimum=0)
         check_number("max_grad_norm", self.max_grad_norm, minimum=0)
         if self.resume and self.overwrite:
@@ -367,7 +376,9 @@ class _Trainer:
         self.order = GlobalOrder(len(self.data), config.seed, shuffle=config.shuffle)
         self.global_batch = config.batch_size * context.world_size * config.accumulation
         self.warmup = config.warmup
-        self.schedule = LearningRateSchedule(config.lr, config.steps, self.warmup, kind=config.schedule)
+        # a budgeted run knows its step count only once it has timed its first steps (_measure)
+        self.total_steps: int | None = config.steps if config.max_time is None else None
+        self.schedule = self._schedule()
 
     # ------------------------------------------------------------------ set-up
     def _check_tokenizer(self) -> None:
@@ -414,8 +425,22 @@ class _Trainer:
         if self.config.warmup_steps is None:  # the default follows --steps; a longer run keeps its warm-up
             self.warmup = int(recorded["warmup"])
         checkpoint.restore(self.model, self.optimizer, self._settings(), FIXED_SETTINGS, _start_over())
-        self.schedule = LearningRateSchedule(self.config.lr, self.config.steps, self.warmup, kind=self.config.schedule)
+        resolved = (checkpoint.state.get("budget") or {}).get("resolved_steps")
+        if self.config.max_time is not None and resolved is not None:
+            self.total_steps = int(resolved)  # the same end as the interrupted run; before it, measured anew
+        self.schedule = self._schedule()
         return checkpoint.step
+
+    def _schedule(self) -> LearningRateSchedule:
+        # until a budget's count is known, the measured steps run on the schedule of the cap (--steps); within an
+        # explicit warm-up their rates do not depend on the total (see docs/pretraining.md)
+        total = self.total_steps if self.total_steps is not None else self.config.steps
+        return LearningRateSchedule(self.config.lr, total, self.warmup, kind=self.config.schedule)
+
+    @property
+    def end(self) -> int:
+        """The step the run ends at: ``--steps``, or the count a budget resolved to (the cap until then)."""
+        return self.total_steps if self.total_steps is not None else self.config.steps
 
     def _settings(self) -> dict[str, Any]:
         """What a checkpoint records of the run, to compare on resume (see FIXED_SETTINGS)."""
@@ -463,12 +488,12 @@ class _Trainer:
             if start == 0 and self.eval_data is not None:
                 result.first_eval = self._log_eval(metrics, 0)
             self._train(start, metrics)
-            result.step = self.config.steps
+            result.step = self.end
             if self.eval_data is not None:
                 # a run resumed after it had finished has its final evaluation on record, unless it was killed
                 # between its last checkpoint and that evaluation
-                log = metrics if start < self.config.steps or not self._final_eval_recorded() else None
-                result.final_eval = self._log_eval(log, self.config.steps)
+                log = metrics if start < self.end or not self._final_eval_recorded() else None
+                result.final_eval = self._log_eval(log, self.end)
         finally:
             if metrics is not None:
                 metrics.close()
@@ -480,26 +505,44 @@ class _Trainer:
 
     def _final_eval_recorded(self) -> bool:
         records = read_metrics(self.output / METRICS_FILE) if self.context.is_main else []
-        return any(r["split"] == "eval" and r["step"] == self.config.steps for r in records)
+        return any(r["split"] == "eval" and r["step"] == self.end for r in records)
 
     def _train(self, start: int, metrics: MetricsLogger | None) -> None:
-        with Progress(self.config.steps, desc="pretrain", initial=start,
+        budget = StepBudget(self.config.max_time, self.config.steps) if self.total_steps is None else None
+        with Progress(self.end, desc="pretrain", initial=start,
                       enabled=self.config.progress and self.context.is_main) as bar:  # fmt: skip
-            for step in range(start, self.config.steps):
+            step = start
+            while step < self.end:
                 began = time.perf_counter()
                 values = self._train_step(step)
                 values["tokens_per_s"] = values.pop("tokens") / max(time.perf_counter() - began, 1e-9)
-                done = step + 1
+                done = step = step + 1
+                if budget is not None and self.total_steps is None:
+                    self._measure(budget, done, bar)
                 if metrics is not None:
                     metrics.log(done, "train", values)
                 bar.update(
                     1, loss=f"{values['loss']:.3f}", mlm_acc=f"{values['mlm_acc']:.3f}",
                     sop_acc=f"{values['sop_acc']:.3f}", tok_s=f"{values['tokens_per_s']:.0f}",
                 )  # fmt: skip
-                if self.eval_data is not None and done % self.config.eval_every == 0 and done < self.config.steps:
+                if self.eval_data is not None and done % self.config.eval_every == 0 and done < self.end:
                     self._log_eval(metrics, done)
-                if done % self.config.save_every == 0 or done == self.config.steps:
+                if done % self.config.save_every == 0 or done == self.end:
                     self._save_checkpoint(done)
+
+    def _measure(self, budget: StepBudget, done: int, bar: Progress) -> None:
+        allowed = budget.tick(done)
+        if allowed is None:
+            return
+        self.total_steps = broadcast_int(allowed, self.context)  # rank 0's clock decides, for every rank
+        if self.config.warmup_steps is None:
+            self.warmup = round(0.025 * self.total_steps)
+        self.schedule = self._schedule()
+        bar.set_total(self.total_steps)
+        if allowed >= self.config.steps and self.context.is_main:
+            logger.warning("the time budget allows %d steps or more; --steps stops the run there", self.config.steps)
+        logger.info("--max-time %gs: %d steps (median step %.4fs)", budget.seconds, self.total_steps,
+                    budget.median_step_s)  # fmt: skip
 
     def _train_step(self, step: int) -> dict[str, float]:
         config, context = self.config, self.context
@@ -592,7 +635,10 @@ class _Trainer:
             "world_size": context.world_size,
             "settings": self._settings(),
             "config": dataclasses.asdict(self.config),
-        }
+            "budget": None if self.config.max_time is None else {
+                "max_time": self.config.max_time, "resolved_steps": self.total_steps, "warmup": self.warmup,
+            },
+        }  # fmt: skip
         summary = {k: state[k] for k in ("step", "kind", "global_batch", "data_position", "world_size")}
         ckpt.save_checkpoint(
             self.checkpoint_dir, self.model, self.optimizer, state, summary, keep=self.config.keep_checkpoints,
@@ -613,7 +659,7 @@ class _Trainer:
 
 _RECORDED_OPTIONS = (
     "seed", "lr", "optimizer", "schedule", "weight_decay", "max_grad_norm", "shuffle", "steps", "save_every",
-    "keep_checkpoints", "eval_every", "eval_samples", "batch_size", "accumulation", "bf16",
+    "keep_checkpoints", "eval_every", "eval_samples", "batch_size", "accumulation", "bf16", "max_time",
 )  # fmt: skip
 
 
