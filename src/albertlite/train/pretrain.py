@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from albertlite.checkpoints.files import MODEL_FILES, TOKENIZER_FILES, staged_directory
@@ -53,6 +52,15 @@ from albertlite.train.distributed import (
     close_distributed,
     init_distributed,
     rank_positions,
+)
+from albertlite.train.evaluation import (
+    STATS,
+    read_unigram_counts,
+    score_batch,
+    score_samples,
+    shard_token_counts,
+    summarize,
+    write_unigram_counts,
 )
 from albertlite.train.metrics_log import CURVES_FILE, METRICS_FILE, MetricsLogger, plot_curves, read_metrics
 from albertlite.train.sample_dropout import key_dropout_per_sample, sample_dropout, sample_keys
@@ -84,8 +92,6 @@ FIXED_SETTINGS = {
     "shuffle": "--no-shuffle",
 }
 SAMPLE_KEYS = "sample_keys"  # a micro-batch's dropout keys, taken out before the forward pass
-# order of the summed statistics of a batch (see PretrainingObjective)
-_STATS = ("mlm_loss_sum", "mlm_correct", "masked", "sop_loss_sum", "sop_correct", "pairs", "tokens")
 
 
 @dataclass
@@ -235,8 +241,7 @@ class PretrainResult:
 class PretrainingObjective(nn.Module):
     """The two pretraining losses as sums, normalised by job-wide counts the caller passes in.
 
-    The MLM head runs only on masked positions (as the authors' ``gather_indexes``), which saves the
-    vocabulary-sized projection of every other token.
+    The losses and statistics are :func:`albertlite.train.evaluation.score_batch`'s, as for every evaluation.
 
     Args:
         model: an ``AlbertForPreTraining``.
@@ -247,46 +252,10 @@ class PretrainingObjective(nn.Module):
         self.model = model
 
     def forward(self, batch: Mapping[str, torch.Tensor], masked_total: float, pairs_total: float) -> tuple:
-        """Returns (loss: this process's share of the job's mean MLM + mean SOP loss, stats: the ``_STATS`` sums)."""
-        model = self.model
-        outputs = model.albert(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
-        labels = batch["labels"]
-        selected = labels != IGNORE_INDEX  # (B, L)
-        mlm_logits = model.predictions(outputs.last_hidden_state[selected]).float()  # (M, V)
-        mlm_labels = labels[selected]
-        mlm_losses = F.cross_entropy(mlm_logits, mlm_labels, reduction="none")
-        sop_logits = model.sop_classifier(outputs.pooler_output).float()  # (B, 2)
-        sop_labels = batch["sentence_order_label"]
-        sop_losses = F.cross_entropy(sop_logits, sop_labels, reduction="none")
+        """Returns (loss: this process's share of the job's mean MLM + mean SOP loss, stats: the ``STATS`` sums)."""
+        mlm_losses, sop_losses, stats = score_batch(self.model, batch)
         loss = mlm_losses.sum() / max(masked_total, 1.0) + sop_losses.sum() / max(pairs_total, 1.0)
-        with torch.no_grad():
-            stats = torch.stack(
-                [
-                    mlm_losses.sum(),
-                    (mlm_logits.argmax(-1) == mlm_labels).sum().float(),
-                    torch.tensor(float(mlm_labels.numel()), device=loss.device),
-                    sop_losses.sum(),
-                    (sop_logits.argmax(-1) == sop_labels).sum().float(),
-                    torch.tensor(float(sop_labels.numel()), device=loss.device),
-                    batch["attention_mask"].sum().float(),
-                ]
-            ).double()
         return loss, stats
-
-
-def summarize(stats: torch.Tensor, prefix: str = "") -> dict[str, float]:
-    """Loss and accuracies from summed ``_STATS``."""
-    s = dict(zip(_STATS, stats.tolist()))
-    mlm_loss = s["mlm_loss_sum"] / max(s["masked"], 1.0)
-    sop_loss = s["sop_loss_sum"] / max(s["pairs"], 1.0)
-    values = {
-        "loss": mlm_loss + sop_loss,
-        "mlm_loss": mlm_loss,
-        "mlm_acc": s["mlm_correct"] / max(s["masked"], 1.0),
-        "sop_loss": sop_loss,
-        "sop_acc": s["sop_correct"] / max(s["pairs"], 1.0),
-    }
-    return {f"{prefix}{key}": value for key, value in values.items()}
 
 
 def resolve_model_config(spec: str, *, vocab_size: int, pad_token_id: int = 0) -> AlbertConfig:
@@ -379,6 +348,7 @@ class _Trainer:
         # a budgeted run knows its step count only once it has timed its first steps (_measure)
         self.total_steps: int | None = config.steps if config.max_time is None else None
         self.schedule = self._schedule()
+        self.unigram = None  # the training tokens' baseline for evaluations, read once the output is prepared
 
     # ------------------------------------------------------------------ set-up
     def _check_tokenizer(self) -> None:
@@ -414,7 +384,9 @@ class _Trainer:
     def _start_step(self) -> int:
         if self.context.is_main:
             self._prepare_output()
+            write_unigram_counts(self.output, shard_token_counts(self.data))  # for `albertlite evaluate`'s baseline
         barrier(self.context)
+        self.unigram = read_unigram_counts(self.output, self.model_config.vocab_size)
         if not self.config.resume:
             return 0
         checkpoint = ckpt.load_latest(self.checkpoint_dir, self.context.rank, _start_over())
@@ -552,7 +524,7 @@ class _Trainer:
             dtype=torch.float64,
         )
         masked_total, pairs_total = all_reduce_sum(counts.to(context.device), context).tolist()
-        stats = torch.zeros(len(_STATS), dtype=torch.float64, device=context.device)
+        stats = torch.zeros(len(STATS), dtype=torch.float64, device=context.device)
         for micro, batch in enumerate(batches):
             last = micro == config.accumulation - 1
             sync = contextlib.nullcontext() if last or not context.distributed else self.trained.no_sync()
@@ -566,7 +538,7 @@ class _Trainer:
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         stats = all_reduce_sum(stats, context).cpu()
-        return {**summarize(stats), "lr": lr, "grad_norm": grad_norm, "tokens": float(stats[_STATS.index("tokens")])}
+        return {**summarize(stats), "lr": lr, "grad_norm": grad_norm, "tokens": float(stats[STATS.index("tokens")])}
 
     def _micro_batch(self, step: int, micro: int) -> dict[str, torch.Tensor]:
         positions = list(rank_positions(
@@ -594,24 +566,18 @@ class _Trainer:
         return torch.autocast(device_type=self.context.device.type, dtype=torch.bfloat16)
 
     # ------------------------------------------------------------------ evaluation
-    @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
-        """Held-out MLM loss/accuracy and SOP loss/accuracy over ``eval_samples`` instances, split over ranks."""
+        """Held-out MLM loss/accuracy, SOP loss/accuracy and the unigram baseline over ``eval_samples`` instances,
+        split over ranks (:func:`albertlite.train.evaluation.score_samples`, as ``albertlite evaluate``)."""
         assert self.eval_data is not None
         data, context = self.eval_data, self.context
         total = len(data) if self.config.eval_samples <= 0 else min(len(data), self.config.eval_samples)
         data.set_epoch(0)  # the same masks at every evaluation
-        mine = list(range(context.rank, total, context.world_size))
-        size = self.config.eval_batch_size or self.config.batch_size
-        stats = torch.zeros(len(_STATS), dtype=torch.float64, device=context.device)
-        self.model.eval()
-        try:
-            for begin in range(0, len(mine), size):
-                batch = self._collate(data, [data[i] for i in mine[begin : begin + size]])
-                with self._autocast():
-                    stats += self.objective(batch, 1.0, 1.0)[1]
-        finally:
-            self.model.train()
+        mine = [data[i] for i in range(context.rank, total, context.world_size)]
+        stats = score_samples(
+            self.model, mine, batch_size=self.config.eval_batch_size or self.config.batch_size,
+            pad_token_id=data.pad_token_id, device=context.device, unigram=self.unigram, autocast=self.config.bf16,
+        )  # fmt: skip
         values = summarize(all_reduce_sum(stats, context).cpu())
         values["pairs"] = float(total)
         return values
