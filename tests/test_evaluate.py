@@ -18,7 +18,6 @@ from albertlite.train.evaluation import (
     UNIGRAM_FILE,
     UnigramBaseline,
     evaluate_model,
-    shard_token_counts,
     text_samples,
 )
 
@@ -104,7 +103,7 @@ def test_pretrain_writes_the_counts_of_its_training_tokens(run, corpus):
             by_hand[token] += token not in specials
     assert by_hand.sum() > 1000
     assert np.array_equal(np.load(run / UNIGRAM_FILE), by_hand)
-    assert np.array_equal(shard_token_counts(data), by_hand)
+    assert np.array_equal(data.token_counts(), by_hand)
 
 
 def test_eval_data_during_training_is_the_same_scoring(run, corpus):

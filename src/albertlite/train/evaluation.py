@@ -12,9 +12,10 @@ at masked positions, special tokens left out) to ``unigram_counts.npy`` in its o
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from albertlite.checkpoints.files import fsync_file
 from albertlite.data.corpus import read_documents
 from albertlite.data.pretraining import PretrainingInstance, create_pretraining_instances
 from albertlite.data.shard_builder import check_text_file
-from albertlite.data.shards import IGNORE_INDEX, PretrainingShards, collate_pretraining_batch
+from albertlite.data.shards import IGNORE_INDEX, collate_pretraining_batch
 from albertlite.validation import check_number
 
 UNIGRAM_FILE = "unigram_counts.npy"
@@ -53,22 +54,6 @@ class UnigramBaseline:
     def loss_sum(self, labels: torch.Tensor) -> torch.Tensor:
         """``-sum log p(label)`` over ``labels`` (float64)."""
         return -self.log_probs.to(labels.device)[labels].sum()
-
-
-def shard_token_counts(data: PretrainingShards) -> np.ndarray:
-    """Counts of the tokens of a dataset's instances, the original ids at masked positions, without special ids."""
-    vocab_size = int(data.manifest["tokenizer"]["vocab_size"])
-    counts = np.zeros(vocab_size, dtype=np.int64)
-    for shard in range(len(data.manifest["shards"])):
-        arrays = data._shard_arrays(shard)
-        ids = np.array(arrays["input_ids"], dtype=np.int64)
-        starts, masked_offsets = arrays["instance_offsets"][:-1], arrays["masked_offsets"]
-        owner = np.repeat(np.arange(len(starts)), np.diff(masked_offsets))  # the instance of each masked entry
-        positions = np.asarray(starts, dtype=np.int64)[owner] + np.asarray(arrays["masked_positions"], np.int64)
-        ids[positions] = np.asarray(arrays["masked_labels"], dtype=np.int64)  # [MASK] and random ids put back
-        counts += np.bincount(ids, minlength=vocab_size)[:vocab_size]
-    counts[list(data.manifest["tokenizer"]["all_special_ids"])] = 0
-    return counts
 
 
 def write_unigram_counts(directory: str | os.PathLike, counts: np.ndarray) -> Path:
@@ -149,7 +134,7 @@ def summarize(stats: torch.Tensor, prefix: str = "") -> dict[str, float]:
 @torch.no_grad()
 def score_samples(
     model: nn.Module,
-    samples: Sequence[Mapping[str, np.ndarray]],
+    samples: Iterable[Mapping[str, np.ndarray]],
     *,
     batch_size: int,
     pad_token_id: int,
@@ -161,7 +146,7 @@ def score_samples(
 
     Args:
         model: an ``AlbertForPreTraining`` or ``AlbertForMaskedLM``; its train/eval mode is restored after.
-        samples: the instances, scored in batches of ``batch_size`` in this order.
+        samples: the instances (read lazily), scored in batches of ``batch_size`` in this order.
         pad_token_id: the tokenizer's padding id.
         device: where the model is.
         unigram: the baseline (None: NaN in the statistics).
@@ -176,8 +161,9 @@ def score_samples(
     was_training = model.training
     model.eval()
     try:
-        for begin in range(0, len(samples), batch_size):
-            arrays = collate_pretraining_batch(samples[begin : begin + batch_size], pad_token_id=pad_token_id)
+        iterator = iter(samples)
+        while chunk := list(itertools.islice(iterator, batch_size)):
+            arrays = collate_pretraining_batch(chunk, pad_token_id=pad_token_id)
             batch = {key: torch.from_numpy(value).to(device) for key, value in arrays.items()}
             context = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast)
             with context:

@@ -58,7 +58,6 @@ from albertlite.train.evaluation import (
     read_unigram_counts,
     score_batch,
     score_samples,
-    shard_token_counts,
     summarize,
     write_unigram_counts,
 )
@@ -384,7 +383,7 @@ class _Trainer:
     def _start_step(self) -> int:
         if self.context.is_main:
             self._prepare_output()
-            write_unigram_counts(self.output, shard_token_counts(self.data))  # for `albertlite evaluate`'s baseline
+            write_unigram_counts(self.output, self.data.token_counts())  # for `albertlite evaluate`'s baseline
         barrier(self.context)
         self.unigram = read_unigram_counts(self.output, self.model_config.vocab_size)
         if not self.config.resume:
@@ -573,7 +572,7 @@ class _Trainer:
         data, context = self.eval_data, self.context
         total = len(data) if self.config.eval_samples <= 0 else min(len(data), self.config.eval_samples)
         data.set_epoch(0)  # the same masks at every evaluation
-        mine = [data[i] for i in range(context.rank, total, context.world_size)]
+        mine = (data[i] for i in range(context.rank, total, context.world_size))
         stats = score_samples(
             self.model, mine, batch_size=self.config.eval_batch_size or self.config.batch_size,
             pad_token_id=data.pad_token_id, device=context.device, unigram=self.unigram, autocast=self.config.bf16,
