@@ -11,7 +11,7 @@ from albertlite.cli import build_parser, main
 
 from .helpers.finetune import sentiment_examples, write_jsonl
 
-COMMANDS = ("finetune", "predict", "fill-mask", "serve")
+COMMANDS = ("finetune", "predict", "fill-mask", "serve", "evaluate", "pretrain")
 
 
 @pytest.fixture(scope="module")

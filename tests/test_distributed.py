@@ -68,6 +68,30 @@ def _worker(rank: int, world_size: int, port: int, options: dict) -> None:
     pretrain(PretrainConfig(**options))
 
 
+def _budget_worker(rank: int, world_size: int, port: int, options: dict) -> None:
+    import itertools
+
+    from albertlite.train import budget
+
+    # rank 1 reads a clock twice as slow: alone it would resolve to fewer steps than rank 0
+    counter = itertools.count()
+    budget.clock = lambda: float(next(counter)) * (1 + rank)
+    _worker(rank, world_size, port, options)
+
+
+def test_under_ddp_rank_0_resolves_the_budget_for_every_rank(corpus, tmp_path):
+    options = tiny_options(corpus, tmp_path / "ddp", batch_size=4, steps=50, max_time=10.0, eval_data=None,
+                           save_every=4, warmup_steps=4)  # fmt: skip
+    mp.start_processes(_budget_worker, args=(2, _free_port(), options), nprocs=2, join=True, start_method="spawn")
+    # rank 0: 4 s measured, 6 one-second steps left (rank 1's own clock would have allowed 4 + 1)
+    assert [r["step"] for r in read_metrics(tmp_path / "ddp" / "metrics.jsonl") if r["split"] == "train"] == list(
+        range(1, 11)
+    )
+    state = json.loads((tmp_path / "ddp" / "checkpoints" / "step-00000010" / "training_state.json").read_text())
+    assert state["budget"]["resolved_steps"] == 10
+    assert {"rng-0.json", "rng-1.json"} <= {p.name for p in (tmp_path / "ddp/checkpoints/step-00000010").iterdir()}
+
+
 def _train_losses(output: Path) -> np.ndarray:
     return np.array([r["loss"] for r in read_metrics(output / "metrics.jsonl") if r["split"] == "train"])
 

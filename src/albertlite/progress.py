@@ -77,6 +77,13 @@ class Progress:
         elif self._clock() - self._last_line >= self._interval:
             self._write_line()
 
+    def set_total(self, total: int | None) -> None:
+        """Change the steps expected (a time budget fixes its count after the first steps)."""
+        self.total = total
+        if self._bar is not None:
+            self._bar.total = total
+            self._bar.refresh()
+
     def set_values(self, **values: Any) -> None:
         """Show these values with the next line (or on the bar) without counting a step."""
         self.update(0, **values)

@@ -10,6 +10,7 @@ COMMAND_MODULES = (
     "albertlite.commands.convert",
     "albertlite.commands.pretrain_data",
     "albertlite.commands.pretrain",
+    "albertlite.commands.evaluate",
     "albertlite.commands.tokenizer",
     "albertlite.commands.finetune",
     "albertlite.commands.predict",

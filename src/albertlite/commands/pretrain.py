@@ -38,7 +38,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help='Preset name, config.json, or inline JSON {"base": ..., "hidden_size": ...}.',
     )
     add("--output", metavar="DIR", help="Run directory: checkpoints, metrics.jsonl, curves.png, final model.")
-    add("--steps", type=int, help="Optimizer steps (default 10000).")
+    add("--steps", type=int, help="Optimizer steps (default 10000); with --max-time, the most steps.")
+    add(
+        "--max-time",
+        metavar="DURATION",
+        help="Time budget (90s, 10m, 1h, 1h30m): the run times its first 4 steps (the first untimed) and sets its "
+        "step count to fill the budget (recorded for --resume); warm-up and decay follow that count. Evaluations and "
+        "checkpoints after the measurement, and the final save, are not forecast.",
+    )
     add("--batch-size", type=int, help="Samples per process per micro-step (default 32).")
     add("--lr", type=float, help="Peak learning rate (default 0.00176).")
     add("--warmup-steps", type=int, help="Linear warm-up steps (default 2.5%% of --steps).")
@@ -97,6 +104,10 @@ def build_config(args: argparse.Namespace) -> Any:
                 values[_NEGATED_FLAGS[key]] = False
         elif key in fields:
             values[key] = value
+    if isinstance(values.get("max_time"), str):  # the flag's "10m" (a --config file gives seconds)
+        from albertlite.train.budget import parse_duration
+
+        values["max_time"] = parse_duration(values["max_time"])
     missing = [name for name in ("data", "tokenizer", "output") if name not in values]
     if missing:
         raise ValueError(f"missing required option(s): {', '.join('--' + m for m in missing)}")
@@ -108,11 +119,14 @@ def run(args: argparse.Namespace) -> int:
     from albertlite.train.pretrain import pretrain
 
     resolve_device(getattr(args, "device", None))  # named as the flag (--config's key is refused as device=)
-    result = pretrain(build_config(args))
+    config = build_config(args)
+    result = pretrain(config)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 reports
         return 0
     if result.final_eval:
         figures = ", ".join(f"{k}={v:.4f}" for k, v in result.final_eval.items())
         print(f"step {result.step}: held-out {figures}")
+    if config.max_time is not None:
+        print(f"time budget {config.max_time:g}s: trained {result.step} steps")
     print(f"model and tokenizer saved to {result.output}")
     return 0

@@ -327,6 +327,22 @@ class PretrainingShards(Sequence):
             "sentence_order_label": np.array(int(arrays["sentence_order_label"][local]), dtype=np.int64),
         }
 
+    def token_counts(self) -> np.ndarray:
+        """How often each vocabulary id occurs in the instances: their text's tokens (the original ids at masked
+        positions, not [MASK] or the random replacement), special tokens left out. Shape (vocab_size,), int64."""
+        vocab_size = int(self.manifest["tokenizer"]["vocab_size"])
+        counts = np.zeros(vocab_size, dtype=np.int64)
+        for shard in range(len(self.manifest["shards"])):
+            arrays = self._shard_arrays(shard)
+            ids = np.array(arrays["input_ids"], dtype=np.int64)
+            starts = np.asarray(arrays["instance_offsets"][:-1], dtype=np.int64)
+            owner = np.repeat(np.arange(len(starts)), np.diff(arrays["masked_offsets"]))  # each masked entry's instance
+            positions = starts[owner] + np.asarray(arrays["masked_positions"], dtype=np.int64)
+            ids[positions] = np.asarray(arrays["masked_labels"], dtype=np.int64)
+            counts += np.bincount(ids, minlength=vocab_size)[:vocab_size]
+        counts[list(self.manifest["tokenizer"]["all_special_ids"])] = 0
+        return counts
+
     def set_epoch(self, epoch: int) -> None:
         """Choose the epoch whose dynamic masks ``__getitem__`` returns."""
         self.epoch = int(epoch)

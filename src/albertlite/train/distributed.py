@@ -92,6 +92,15 @@ def all_reduce_sum(values: torch.Tensor, context: DistributedContext) -> torch.T
     return values
 
 
+def broadcast_int(value: int, context: DistributedContext) -> int:
+    """Rank 0's ``value`` on every rank (``value`` itself when alone): one decision, such as a step count, for all."""
+    if not context.distributed:
+        return int(value)
+    tensor = torch.tensor([int(value)], dtype=torch.int64, device=context.device)  # nccl needs it on the GPU
+    dist.broadcast(tensor, src=0)
+    return int(tensor.item())
+
+
 def barrier(context: DistributedContext) -> None:
     if context.distributed:
         dist.barrier()

@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from albertlite.checkpoints.files import MODEL_FILES, TOKENIZER_FILES, staged_directory
@@ -43,14 +42,24 @@ from albertlite.progress import Progress
 from albertlite.tokenization_auto import load_tokenizer
 from albertlite.train import checkpointing as ckpt
 from albertlite.train import options
+from albertlite.train.budget import StepBudget
 from albertlite.train.distributed import (
     DistributedContext,
     GlobalOrder,
     all_reduce_sum,
     barrier,
+    broadcast_int,
     close_distributed,
     init_distributed,
     rank_positions,
+)
+from albertlite.train.evaluation import (
+    STATS,
+    read_unigram_counts,
+    score_batch,
+    score_samples,
+    summarize,
+    write_unigram_counts,
 )
 from albertlite.train.metrics_log import CURVES_FILE, METRICS_FILE, MetricsLogger, plot_curves, read_metrics
 from albertlite.train.sample_dropout import key_dropout_per_sample, sample_dropout, sample_keys
@@ -82,8 +91,6 @@ FIXED_SETTINGS = {
     "shuffle": "--no-shuffle",
 }
 SAMPLE_KEYS = "sample_keys"  # a micro-batch's dropout keys, taken out before the forward pass
-# order of the summed statistics of a batch (see PretrainingObjective)
-_STATS = ("mlm_loss_sum", "mlm_correct", "masked", "sop_loss_sum", "sop_correct", "pairs", "tokens")
 
 
 @dataclass
@@ -98,11 +105,15 @@ class PretrainConfig:
         model_config: a preset name (``albert-base-v2``), a config.json path or directory, or inline JSON whose
             optional ``"base"`` key names the preset/file the other keys override. ``vocab_size`` is always set
             from the tokenizer.
-        steps: optimizer steps.
+        steps: optimizer steps; with ``max_time``, the most steps.
+        max_time: a time budget in seconds (None: train ``steps``). The run times its first steps and fixes its
+            step count from them (:mod:`albertlite.train.budget`); the count is recorded in the checkpoints, and
+            the warm-up, when ``warmup_steps`` is None, is 2.5% of it. A resumed run continues to that count.
         batch_size: samples per process per micro-step; the global batch is
             ``batch_size * processes * accumulation``.
         lr: peak learning rate.
-        warmup_steps: linear warm-up steps; None takes 2.5% of ``steps`` (the authors' 3,125 of 125,000).
+        warmup_steps: linear warm-up steps; None takes 2.5% of ``steps`` (the authors' 3,125 of 125,000), or of
+            the count a ``max_time`` budget resolves to.
         accumulation: micro-steps per optimizer step.
         optimizer: "lamb" (the authors') or "adamw".
         schedule: "authors" (decay from step 0, warm-up overriding it) or "linear" (decay after warm-up).
@@ -140,6 +151,7 @@ class PretrainConfig:
     output: str
     model_config: str = "albert-base-v2"
     steps: int = 10000
+    max_time: float | None = None
     batch_size: int = 32
     lr: float = 1.76e-3
     warmup_steps: int | None = None
@@ -179,6 +191,8 @@ class PretrainConfig:
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         check_number("lr", self.lr, above=0)
+        if self.max_time is not None:
+            check_number("max_time", self.max_time, above=0)
         check_number("weight_decay", self.weight_decay, minimum=0)
         check_number("max_grad_norm", self.max_grad_norm, minimum=0)
         if self.resume and self.overwrite:
@@ -227,8 +241,7 @@ class PretrainResult:
 class PretrainingObjective(nn.Module):
     """The two pretraining losses as sums, normalised by job-wide counts the caller passes in.
 
-    The MLM head runs only on masked positions (as the authors' ``gather_indexes``), which saves the
-    vocabulary-sized projection of every other token.
+    The losses and statistics are :func:`albertlite.train.evaluation.score_batch`'s, as for every evaluation.
 
     Args:
         model: an ``AlbertForPreTraining``.
@@ -239,46 +252,10 @@ class PretrainingObjective(nn.Module):
         self.model = model
 
     def forward(self, batch: Mapping[str, torch.Tensor], masked_total: float, pairs_total: float) -> tuple:
-        """Returns (loss: this process's share of the job's mean MLM + mean SOP loss, stats: the ``_STATS`` sums)."""
-        model = self.model
-        outputs = model.albert(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
-        labels = batch["labels"]
-        selected = labels != IGNORE_INDEX  # (B, L)
-        mlm_logits = model.predictions(outputs.last_hidden_state[selected]).float()  # (M, V)
-        mlm_labels = labels[selected]
-        mlm_losses = F.cross_entropy(mlm_logits, mlm_labels, reduction="none")
-        sop_logits = model.sop_classifier(outputs.pooler_output).float()  # (B, 2)
-        sop_labels = batch["sentence_order_label"]
-        sop_losses = F.cross_entropy(sop_logits, sop_labels, reduction="none")
+        """Returns (loss: this process's share of the job's mean MLM + mean SOP loss, stats: the ``STATS`` sums)."""
+        mlm_losses, sop_losses, stats = score_batch(self.model, batch)
         loss = mlm_losses.sum() / max(masked_total, 1.0) + sop_losses.sum() / max(pairs_total, 1.0)
-        with torch.no_grad():
-            stats = torch.stack(
-                [
-                    mlm_losses.sum(),
-                    (mlm_logits.argmax(-1) == mlm_labels).sum().float(),
-                    torch.tensor(float(mlm_labels.numel()), device=loss.device),
-                    sop_losses.sum(),
-                    (sop_logits.argmax(-1) == sop_labels).sum().float(),
-                    torch.tensor(float(sop_labels.numel()), device=loss.device),
-                    batch["attention_mask"].sum().float(),
-                ]
-            ).double()
         return loss, stats
-
-
-def summarize(stats: torch.Tensor, prefix: str = "") -> dict[str, float]:
-    """Loss and accuracies from summed ``_STATS``."""
-    s = dict(zip(_STATS, stats.tolist()))
-    mlm_loss = s["mlm_loss_sum"] / max(s["masked"], 1.0)
-    sop_loss = s["sop_loss_sum"] / max(s["pairs"], 1.0)
-    values = {
-        "loss": mlm_loss + sop_loss,
-        "mlm_loss": mlm_loss,
-        "mlm_acc": s["mlm_correct"] / max(s["masked"], 1.0),
-        "sop_loss": sop_loss,
-        "sop_acc": s["sop_correct"] / max(s["pairs"], 1.0),
-    }
-    return {f"{prefix}{key}": value for key, value in values.items()}
 
 
 def resolve_model_config(spec: str, *, vocab_size: int, pad_token_id: int = 0) -> AlbertConfig:
@@ -368,7 +345,10 @@ class _Trainer:
         self.order = GlobalOrder(len(self.data), config.seed, shuffle=config.shuffle)
         self.global_batch = config.batch_size * context.world_size * config.accumulation
         self.warmup = config.warmup
-        self.schedule = LearningRateSchedule(config.lr, config.steps, self.warmup, kind=config.schedule)
+        # a budgeted run knows its step count only once it has timed its first steps (_measure)
+        self.total_steps: int | None = config.steps if config.max_time is None else None
+        self.schedule = self._schedule()
+        self.unigram = None  # the training tokens' baseline for evaluations, read once the output is prepared
 
     # ------------------------------------------------------------------ set-up
     def _check_tokenizer(self) -> None:
@@ -404,7 +384,9 @@ class _Trainer:
     def _start_step(self) -> int:
         if self.context.is_main:
             self._prepare_output()
+            write_unigram_counts(self.output, self.data.token_counts())  # for `albertlite evaluate`'s baseline
         barrier(self.context)
+        self.unigram = read_unigram_counts(self.output, self.model_config.vocab_size)
         if not self.config.resume:
             return 0
         checkpoint = ckpt.load_latest(self.checkpoint_dir, self.context.rank, _start_over())
@@ -415,8 +397,22 @@ class _Trainer:
         if self.config.warmup_steps is None:  # the default follows --steps; a longer run keeps its warm-up
             self.warmup = int(recorded["warmup"])
         checkpoint.restore(self.model, self.optimizer, self._settings(), FIXED_SETTINGS, _start_over())
-        self.schedule = LearningRateSchedule(self.config.lr, self.config.steps, self.warmup, kind=self.config.schedule)
+        resolved = (checkpoint.state.get("budget") or {}).get("resolved_steps")
+        if self.config.max_time is not None and resolved is not None:
+            self.total_steps = int(resolved)  # the same end as the interrupted run; before it, measured anew
+        self.schedule = self._schedule()
         return checkpoint.step
+
+    def _schedule(self) -> LearningRateSchedule:
+        # until a budget's count is known, the measured steps run on the schedule of the cap (--steps); within an
+        # explicit warm-up their rates do not depend on the total (see docs/pretraining.md)
+        total = self.total_steps if self.total_steps is not None else self.config.steps
+        return LearningRateSchedule(self.config.lr, total, self.warmup, kind=self.config.schedule)
+
+    @property
+    def end(self) -> int:
+        """The step the run ends at: ``--steps``, or the count a budget resolved to (the cap until then)."""
+        return self.total_steps if self.total_steps is not None else self.config.steps
 
     def _settings(self) -> dict[str, Any]:
         """What a checkpoint records of the run, to compare on resume (see FIXED_SETTINGS)."""
@@ -464,12 +460,12 @@ class _Trainer:
             if start == 0 and self.eval_data is not None:
                 result.first_eval = self._log_eval(metrics, 0)
             self._train(start, metrics)
-            result.step = self.config.steps
+            result.step = self.end
             if self.eval_data is not None:
                 # a run resumed after it had finished has its final evaluation on record, unless it was killed
                 # between its last checkpoint and that evaluation
-                log = metrics if start < self.config.steps or not self._final_eval_recorded() else None
-                result.final_eval = self._log_eval(log, self.config.steps)
+                log = metrics if start < self.end or not self._final_eval_recorded() else None
+                result.final_eval = self._log_eval(log, self.end)
         finally:
             if metrics is not None:
                 metrics.close()
@@ -481,26 +477,44 @@ class _Trainer:
 
     def _final_eval_recorded(self) -> bool:
         records = read_metrics(self.output / METRICS_FILE) if self.context.is_main else []
-        return any(r["split"] == "eval" and r["step"] == self.config.steps for r in records)
+        return any(r["split"] == "eval" and r["step"] == self.end for r in records)
 
     def _train(self, start: int, metrics: MetricsLogger | None) -> None:
-        with Progress(self.config.steps, desc="pretrain", initial=start,
+        budget = StepBudget(self.config.max_time, self.config.steps) if self.total_steps is None else None
+        with Progress(self.end, desc="pretrain", initial=start,
                       enabled=self.config.progress and self.context.is_main) as bar:  # fmt: skip
-            for step in range(start, self.config.steps):
+            step = start
+            while step < self.end:
                 began = time.perf_counter()
                 values = self._train_step(step)
                 values["tokens_per_s"] = values.pop("tokens") / max(time.perf_counter() - began, 1e-9)
-                done = step + 1
+                done = step = step + 1
+                if budget is not None and self.total_steps is None:
+                    self._measure(budget, done, bar)
                 if metrics is not None:
                     metrics.log(done, "train", values)
                 bar.update(
                     1, loss=f"{values['loss']:.3f}", mlm_acc=f"{values['mlm_acc']:.3f}",
                     sop_acc=f"{values['sop_acc']:.3f}", tok_s=f"{values['tokens_per_s']:.0f}",
                 )  # fmt: skip
-                if self.eval_data is not None and done % self.config.eval_every == 0 and done < self.config.steps:
+                if self.eval_data is not None and done % self.config.eval_every == 0 and done < self.end:
                     self._log_eval(metrics, done)
-                if done % self.config.save_every == 0 or done == self.config.steps:
+                if done % self.config.save_every == 0 or done == self.end:
                     self._save_checkpoint(done)
+
+    def _measure(self, budget: StepBudget, done: int, bar: Progress) -> None:
+        allowed = budget.tick(done)
+        if allowed is None:
+            return
+        self.total_steps = broadcast_int(allowed, self.context)  # rank 0's clock decides, for every rank
+        if self.config.warmup_steps is None:
+            self.warmup = round(0.025 * self.total_steps)
+        self.schedule = self._schedule()
+        bar.set_total(self.total_steps)
+        if allowed >= self.config.steps and self.context.is_main:
+            logger.warning("the time budget allows %d steps or more; --steps stops the run there", self.config.steps)
+        logger.info("--max-time %gs: %d steps (median step %.4fs)", budget.seconds, self.total_steps,
+                    budget.median_step_s)  # fmt: skip
 
     def _train_step(self, step: int) -> dict[str, float]:
         config, context = self.config, self.context
@@ -510,7 +524,7 @@ class _Trainer:
             dtype=torch.float64,
         )
         masked_total, pairs_total = all_reduce_sum(counts.to(context.device), context).tolist()
-        stats = torch.zeros(len(_STATS), dtype=torch.float64, device=context.device)
+        stats = torch.zeros(len(STATS), dtype=torch.float64, device=context.device)
         for micro, batch in enumerate(batches):
             last = micro == config.accumulation - 1
             sync = contextlib.nullcontext() if last or not context.distributed else self.trained.no_sync()
@@ -524,7 +538,7 @@ class _Trainer:
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         stats = all_reduce_sum(stats, context).cpu()
-        return {**summarize(stats), "lr": lr, "grad_norm": grad_norm, "tokens": float(stats[_STATS.index("tokens")])}
+        return {**summarize(stats), "lr": lr, "grad_norm": grad_norm, "tokens": float(stats[STATS.index("tokens")])}
 
     def _micro_batch(self, step: int, micro: int) -> dict[str, torch.Tensor]:
         positions = list(rank_positions(
@@ -552,24 +566,18 @@ class _Trainer:
         return torch.autocast(device_type=self.context.device.type, dtype=torch.bfloat16)
 
     # ------------------------------------------------------------------ evaluation
-    @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
-        """Held-out MLM loss/accuracy and SOP loss/accuracy over ``eval_samples`` instances, split over ranks."""
+        """Held-out MLM loss/accuracy, SOP loss/accuracy and the unigram baseline over ``eval_samples`` instances,
+        split over ranks (:func:`albertlite.train.evaluation.score_samples`, as ``albertlite evaluate``)."""
         assert self.eval_data is not None
         data, context = self.eval_data, self.context
         total = len(data) if self.config.eval_samples <= 0 else min(len(data), self.config.eval_samples)
         data.set_epoch(0)  # the same masks at every evaluation
-        mine = list(range(context.rank, total, context.world_size))
-        size = self.config.eval_batch_size or self.config.batch_size
-        stats = torch.zeros(len(_STATS), dtype=torch.float64, device=context.device)
-        self.model.eval()
-        try:
-            for begin in range(0, len(mine), size):
-                batch = self._collate(data, [data[i] for i in mine[begin : begin + size]])
-                with self._autocast():
-                    stats += self.objective(batch, 1.0, 1.0)[1]
-        finally:
-            self.model.train()
+        mine = (data[i] for i in range(context.rank, total, context.world_size))
+        stats = score_samples(
+            self.model, mine, batch_size=self.config.eval_batch_size or self.config.batch_size,
+            pad_token_id=data.pad_token_id, device=context.device, unigram=self.unigram, autocast=self.config.bf16,
+        )  # fmt: skip
         values = summarize(all_reduce_sum(stats, context).cpu())
         values["pairs"] = float(total)
         return values
@@ -593,7 +601,10 @@ class _Trainer:
             "world_size": context.world_size,
             "settings": self._settings(),
             "config": dataclasses.asdict(self.config),
-        }
+            "budget": None if self.config.max_time is None else {
+                "max_time": self.config.max_time, "resolved_steps": self.total_steps, "warmup": self.warmup,
+            },
+        }  # fmt: skip
         summary = {k: state[k] for k in ("step", "kind", "global_batch", "data_position", "world_size")}
         ckpt.save_checkpoint(
             self.checkpoint_dir, self.model, self.optimizer, state, summary, keep=self.config.keep_checkpoints,
@@ -614,7 +625,7 @@ class _Trainer:
 
 _RECORDED_OPTIONS = (
     "seed", "lr", "optimizer", "schedule", "weight_decay", "max_grad_norm", "shuffle", "steps", "save_every",
-    "keep_checkpoints", "eval_every", "eval_samples", "batch_size", "accumulation", "bf16",
+    "keep_checkpoints", "eval_every", "eval_samples", "batch_size", "accumulation", "bf16", "max_time",
 )  # fmt: skip
 
 
