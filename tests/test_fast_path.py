@@ -229,7 +229,7 @@ def test_optimize_keeps_the_original_and_validates():
 
 
 def test_bf16_pooled_output_close_to_fp32():
-    # Base-like width and depth at a small vocabulary: bf16 linear layers, fp32 residuals and LayerNorm.
+    # Base-like width and depth at a small vocabulary: bf16 GEMMs and residual stream, LayerNorm statistics in fp32.
     config = albertlite.AlbertConfig(
         vocab_size=300, embedding_size=128, hidden_size=256, num_attention_heads=4, intermediate_size=1024,
         num_hidden_layers=12, max_position_embeddings=64,

@@ -34,8 +34,8 @@ class FastOptions:
     """How the fast path runs a model; :func:`albertlite.optimize` sets them.
 
     Attributes:
-        compute_dtype: dtype of the linear layers and attention (None: the model's dtype). LayerNorm, residuals and
-            the returned tensors stay in the model's dtype.
+        compute_dtype: dtype of the linear layers, attention and the residual stream between them (None: the model's
+            dtype). Embeddings, LayerNorm's statistics and the returned tensors are in the model's dtype.
         attention: "auto" (measured per batch shape class, see :mod:`albertlite.fast.attention_choice`), "loop"
             (one SDPA call per sequence) or "padded" (one SDPA call on the real tokens re-padded to the longest
             sequence).
@@ -317,12 +317,11 @@ def _attention(layer: FastLayer, qkv: torch.Tensor, packing: Packing, mode: str)
     return _attention_padded(layer, qkv, packing)
 
 
-def _run_layer(layer: FastLayer, x: torch.Tensor, packing: Packing, dtype: torch.dtype, mode: str) -> torch.Tensor:
+def _run_layer(layer: FastLayer, x: torch.Tensor, packing: Packing, mode: str) -> torch.Tensor:
     """One AlbertLayer on packed (T, H) states: attention, residual + LayerNorm, FFN, residual + LayerNorm."""
-    xc = x.to(dtype)
-    context = _attention(layer, layer.qkv(xc), packing, mode)  # (T, H)
+    context = _attention(layer, layer.qkv(x), packing, mode)  # (T, H)
     attended = layer.attention_norm(layer.dense.add(context, x))
-    hidden = layer.ffn.activated(attended.to(dtype), layer.hidden_act, layer.activation)  # (T, I)
+    hidden = layer.ffn.activated(attended, layer.hidden_act, layer.activation)  # (T, I)
     return layer.output_norm(layer.ffn_output.add(hidden, attended))
 
 
@@ -349,18 +348,20 @@ def packed_forward(
     packing = pack(attention_mask, batch, seq_len, input_ids.device)
     embedded = _embed(model, packing, input_ids, token_type_ids, position_ids)  # (T, E)
     residual_dtype = embedded.dtype
-    x = encoder.mapping_in(embedded.to(encoder.dtype)).to(residual_dtype)  # (T, H)
-    states = [x] if output_hidden_states else None
+    # The residual stream stays in the compute dtype from layer to layer: the residual adds run in the GEMMs' output
+    # pass, and LayerNorm (float32 weights) normalizes in float32 internally, with no conversion op in between.
+    x = encoder.mapping_in(embedded.to(encoder.dtype))  # (T, H)
+    states = [x.to(residual_dtype)] if output_hidden_states else None
     for layer in encoder.layers:
-        x = _run_layer(layer, x, packing, encoder.dtype, encoder.options.attention)
+        x = _run_layer(layer, x, packing, encoder.options.attention)
         if states is not None:
-            states.append(x)
+            states.append(x.to(residual_dtype))
     pooled = None
     if encoder.pooler is not None:
         first = x[torch.tensor(packing.offsets[:-1], dtype=torch.long, device=x.device)]  # (B, H): each row's 1st
-        pooled = torch.tanh(encoder.pooler(first.to(encoder.dtype))).to(residual_dtype)
+        pooled = torch.tanh(encoder.pooler(first)).to(residual_dtype)
     return BaseModelOutputWithPooling(
-        last_hidden_state=_scatter(packing, x),
+        last_hidden_state=_scatter(packing, x.to(residual_dtype)),
         pooler_output=pooled,
         hidden_states=None if states is None else tuple(_scatter(packing, s) for s in states),
     )
