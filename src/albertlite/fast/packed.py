@@ -252,10 +252,12 @@ def _attention_loop(layer: FastLayer, qkv: torch.Tensor, packing: Packing) -> to
     for start, end in itertools.pairwise(offsets):
         if end == start:
             continue
-        q, k, v = qkv[start:end].view(end - start, 3, heads, size).permute(1, 2, 0, 3)  # each (N, L, D)
+        # 4-D (1, N, L, D) views: CPU SDPA runs its fused (flash) kernel on 4-D inputs only, 3-D ones take the
+        # unfused math path (several ops per call).
+        q, k, v = qkv[start:end].view(1, end - start, 3, heads, size).permute(2, 0, 3, 1, 4)  # each (1, N, L, D)
         bias = _relative_bias(layer, q, k) if layer.relative else None
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # (N, L, D)
-        context[start:end] = out.transpose(0, 1).reshape(end - start, heads * size)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # (1, N, L, D)
+        context[start:end].view(1, end - start, heads, size).copy_(out.transpose(1, 2))
     return context
 
 
