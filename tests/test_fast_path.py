@@ -87,7 +87,7 @@ def test_padded_positions_are_zero_and_real_positions_match():
     assert float(plain.last_hidden_state[padding].abs().max()) > 0.0  # the plain path fills them
 
 
-@pytest.mark.parametrize("attention", ["loop", "padded"])
+@pytest.mark.parametrize("attention", ["loop", "padded", "loop-unfused", "padded-unfused"])
 @pytest.mark.parametrize("config_name", ["groups_inner", "relative_key_query"])
 def test_attention_strategies_match(attention, config_name):
     model = _model("AlbertModel", config_name)

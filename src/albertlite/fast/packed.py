@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -38,7 +39,7 @@ class FastOptions:
             dtype). Embeddings, LayerNorm's statistics and the returned tensors are in the model's dtype.
         attention: "auto" (measured per batch shape class, see :mod:`albertlite.fast.attention_choice`), "loop"
             (one SDPA call per sequence) or "padded" (one SDPA call on the real tokens re-padded to the longest
-            sequence).
+            sequence); "loop-unfused" and "padded-unfused" compute the same attention as matmul, softmax, matmul.
     """
 
     compute_dtype: torch.dtype | None = None
@@ -244,8 +245,24 @@ def _relative_bias(layer: FastLayer, query: torch.Tensor, key: torch.Tensor) -> 
     return scores
 
 
-def _attention_loop(layer: FastLayer, qkv: torch.Tensor, packing: Packing) -> torch.Tensor:
+def _unfused_sdpa(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, attn_mask: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``softmax(q k^T / sqrt(D) + attn_mask) v`` as two batched GEMMs and a softmax: on short sequences some CPUs
+    run this faster than SDPA's fused kernel (measured per shape class, never assumed)."""
+    scores = torch.matmul(q, k.transpose(-1, -2)).mul_(q.shape[-1] ** -0.5)  # (..., N, L, L)
+    if attn_mask is not None:
+        scores = scores + attn_mask
+    return torch.matmul(torch.softmax(scores, dim=-1), v)  # (..., N, L, D)
+
+
+# attention kernel -> the SDPA implementation it calls
+_SDPA = {"fused": F.scaled_dot_product_attention, "unfused": _unfused_sdpa}
+
+
+def _attention_loop(layer: FastLayer, qkv: torch.Tensor, packing: Packing, kernel: str = "fused") -> torch.Tensor:
     """One SDPA call per sequence on its slice of the packed (T, 3H) projections."""
+    sdpa = _SDPA[kernel]
     heads, size = layer.heads, layer.head_size
     context = qkv.new_empty(qkv.shape[0], heads * size)  # (T, H)
     offsets = packing.offsets
@@ -256,7 +273,7 @@ def _attention_loop(layer: FastLayer, qkv: torch.Tensor, packing: Packing) -> to
         # unfused math path (several ops per call).
         q, k, v = qkv[start:end].view(1, end - start, 3, heads, size).permute(2, 0, 3, 1, 4)  # each (1, N, L, D)
         bias = _relative_bias(layer, q, k) if layer.relative else None
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # (1, N, L, D)
+        out = sdpa(q, k, v, attn_mask=bias)  # (1, N, L, D)
         context[start:end].view(1, end - start, heads, size).copy_(out.transpose(1, 2))
     return context
 
@@ -278,45 +295,49 @@ def _padded_layout(packing: Packing, qkv: torch.Tensor) -> tuple[torch.Tensor, .
     return packing.cache[key]
 
 
-def _attention_padded(layer: FastLayer, qkv: torch.Tensor, packing: Packing) -> torch.Tensor:
+def _attention_padded(layer: FastLayer, qkv: torch.Tensor, packing: Packing, kernel: str = "fused") -> torch.Tensor:
     """One SDPA call on the projections re-padded to the longest sequence (B, N, Lmax, D), masked."""
-    heads, size = layer.heads, layer.head_size
+    heads, size, sdpa = layer.heads, layer.head_size, _SDPA[kernel]
     longest = max(packing.lengths)
     if min(packing.lengths) == longest:  # no padding: the packed rows already are (B, S)
         q, k, v = qkv.view(packing.batch, longest, 3, heads, size).permute(2, 0, 3, 1, 4)
         bias = _relative_bias(layer, q, k) if layer.relative else None
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # (B, N, S, D)
+        out = sdpa(q, k, v, attn_mask=bias)  # (B, N, S, D)
         return out.transpose(1, 2).reshape(qkv.shape[0], heads * size)
     slots, padded, bias, rows = _padded_layout(packing, qkv)
     padded.index_copy_(0, slots, qkv)  # the padded rows stay zero from layer to layer
     q, k, v = padded.view(packing.batch, longest, 3, heads, size).permute(2, 0, 3, 1, 4)  # each (B, N, Lmax, D)
     if layer.relative:
         bias = bias + _relative_bias(layer, q, k)
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # (B, N, Lmax, D)
+    out = sdpa(q, k, v, attn_mask=bias)  # (B, N, Lmax, D)
     # One gather straight from the (B, Lmax, N, D) view: no intermediate contiguous copy.
     return out.transpose(1, 2)[rows, packing.rank].view(-1, heads * size)  # (T, H)
+
+
+def _attention_kernels(layer: FastLayer, qkv: torch.Tensor, packing: Packing) -> dict[str, Callable[[], torch.Tensor]]:
+    """The exact ways to attend within each sequence of this batch, by mode name (see attention_choice)."""
+    kernels = {
+        "padded": lambda: _attention_padded(layer, qkv, packing),
+        "padded-unfused": lambda: _attention_padded(layer, qkv, packing, "unfused"),
+    }
+    if packing.batch > 1 and min(packing.lengths) < max(packing.lengths):  # no padding: the loop is padded's work
+        kernels["loop"] = lambda: _attention_loop(layer, qkv, packing)
+        kernels["loop-unfused"] = lambda: _attention_loop(layer, qkv, packing, "unfused")
+    return kernels
 
 
 def _attention(layer: FastLayer, qkv: torch.Tensor, packing: Packing, mode: str) -> torch.Tensor:
     if packing.batch == 0:  # an empty batch: no token, nothing to attend (and no lengths to choose a kernel by)
         return qkv.new_zeros(0, layer.heads * layer.head_size)
     if mode == "auto":
-        if packing.batch == 1 or min(packing.lengths) == max(packing.lengths):
-            mode = "padded"  # no padding: one call over (B, S) is the loop's work in one call
-        else:
-            key = attention_choice.shape_class(packing.lengths, qkv.dtype, qkv.device)
-            mode, measured = attention_choice.choose(
-                key,
-                {
-                    "loop": lambda: _attention_loop(layer, qkv, packing),
-                    "padded": lambda: _attention_padded(layer, qkv, packing),
-                },
-            )
-            if measured is not None:
-                return measured
-    if mode == "loop":
-        return _attention_loop(layer, qkv, packing)
-    return _attention_padded(layer, qkv, packing)
+        key = attention_choice.shape_class(packing.lengths, qkv.dtype, qkv.device)
+        mode, measured = attention_choice.choose(key, _attention_kernels(layer, qkv, packing))
+        if measured is not None:
+            return measured
+    placement, _, kernel = mode.partition("-")
+    if placement == "loop":
+        return _attention_loop(layer, qkv, packing, kernel or "fused")
+    return _attention_padded(layer, qkv, packing, kernel or "fused")
 
 
 def _run_layer(layer: FastLayer, x: torch.Tensor, packing: Packing, mode: str) -> torch.Tensor:
