@@ -87,7 +87,7 @@ def test_padded_positions_are_zero_and_real_positions_match():
     assert float(plain.last_hidden_state[padding].abs().max()) > 0.0  # the plain path fills them
 
 
-@pytest.mark.parametrize("attention", ["loop", "padded"])
+@pytest.mark.parametrize("attention", ["loop", "padded", "loop-unfused", "padded-unfused"])
 @pytest.mark.parametrize("config_name", ["groups_inner", "relative_key_query"])
 def test_attention_strategies_match(attention, config_name):
     model = _model("AlbertModel", config_name)
@@ -229,7 +229,7 @@ def test_optimize_keeps_the_original_and_validates():
 
 
 def test_bf16_pooled_output_close_to_fp32():
-    # Base-like width and depth at a small vocabulary: bf16 linear layers, fp32 residuals and LayerNorm.
+    # Base-like width and depth at a small vocabulary: bf16 GEMMs and residual stream, LayerNorm statistics in fp32.
     config = albertlite.AlbertConfig(
         vocab_size=300, embedding_size=128, hidden_size=256, num_attention_heads=4, intermediate_size=1024,
         num_hidden_layers=12, max_position_embeddings=64,
@@ -248,6 +248,34 @@ def test_bf16_pooled_output_close_to_fp32():
     cosine = torch.nn.functional.cosine_similarity(pooled, reference, dim=-1)
     assert float(cosine.min()) >= 0.999, cosine
     assert float((pooled - reference).abs().max()) > 0  # really ran in bf16
+
+
+def _op_counts(model, batch) -> dict[str, int]:
+    """How often each op runs in one warm call (the first call prepares weights and times kernels)."""
+    with torch.no_grad():
+        model(**batch)
+    with torch.no_grad(), torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        model(**batch)
+    return {event.key: event.count for event in prof.key_averages()}
+
+
+def test_bf16_residual_stream_has_no_per_layer_dtype_copies():
+    # The residual stream stays bf16 from layer to layer: the number of dtype conversions does not grow with depth.
+    counts = []
+    for layers in (2, 6):
+        model = _model("AlbertModel", "shared", num_hidden_layers=layers)
+        counts.append(_op_counts(optimize(model, dtype=torch.bfloat16), _batch(model.config)).get("aten::_to_copy", 0))
+    assert counts[0] == counts[1], counts
+
+
+@pytest.mark.parametrize("attention", ["loop", "padded"])
+def test_attention_runs_the_fused_sdpa_kernel(attention):
+    # CPU SDPA takes its unfused math path (several ops per call) for 3-D inputs; the packed path passes 4-D views.
+    model = _model("AlbertModel", "shared")
+    model.fast_options = packed.FastOptions(attention=attention)
+    counts = _op_counts(model, _batch(model.config))
+    assert counts.get("aten::_scaled_dot_product_flash_attention_for_cpu", 0) > 0, counts
+    assert counts.get("aten::_scaled_dot_product_attention_math", 0) == 0, counts
 
 
 @pytest.mark.slow

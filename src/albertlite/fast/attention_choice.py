@@ -1,10 +1,11 @@
 """Which attention kernel the padding-free path runs for a batch shape, measured on this machine, never assumed.
 
-The packed path has two exact ways to attend within each sequence: one SDPA call per sequence ("loop": no padded
-work, one call's overhead per sequence) or one SDPA call on the real tokens re-padded to the longest sequence
-("padded": one call, some wasted work). Which is faster depends on the CPU, the thread count, the dtype and the
-batch's shape, so the first batch of each shape class times both on its own first layer (both give the same result)
-and the faster is kept for that class for the rest of the process. Nothing here reads the CPU's vendor or model.
+The packed path has exact ways to attend within each sequence: one SDPA call per sequence ("loop": no padded work,
+one call's overhead per sequence) or one SDPA call on the real tokens re-padded to the longest sequence ("padded": one
+call, some wasted work), each with SDPA's fused kernel or as matmul, softmax, matmul ("-unfused": on short sequences
+some CPUs run it faster). Which is fastest depends on the CPU, the thread count, the dtype and the batch's shape, so
+the first batch of each shape class times them on its own first layer (all give the same result) and the fastest is
+kept for that class for the rest of the process. Nothing here reads the CPU's vendor or model.
 
 Shape class: (device, dtype, batch size rounded up to a power of two, longest length rounded up to a power of two,
 real share of the padded rows in quarters).
@@ -19,7 +20,7 @@ from collections.abc import Callable
 
 import torch
 
-ATTENTION_MODES = ("loop", "padded")
+ATTENTION_MODES = ("loop", "padded", "loop-unfused", "padded-unfused")
 _CHOICES: dict[tuple, str] = {}
 _LOCK = threading.Lock()
 _ROUNDS = 3

@@ -45,7 +45,7 @@ def gemm_choices(dtype: torch.dtype) -> dict[str, str]:
 
 def attention_mode(dtype: torch.dtype, lengths: tuple[int, ...] = VARIED_LENGTHS) -> str:
     """The attention kernel chosen for a batch of ``lengths`` at ALBERT-base's 12 heads of 64 (timed now if not yet)."""
-    from albertlite.fast.packed import _attention_loop, _attention_padded, pack
+    from albertlite.fast.packed import _attention_kernels, pack
 
     batch, longest = len(lengths), max(lengths)
     mask = (torch.arange(longest)[None] < torch.tensor(lengths)[:, None]).long()
@@ -53,11 +53,7 @@ def attention_mode(dtype: torch.dtype, lengths: tuple[int, ...] = VARIED_LENGTHS
     qkv = torch.randn(sum(lengths), 3 * 768, generator=torch.Generator().manual_seed(0)).to(dtype)
     layer = SimpleNamespace(heads=12, head_size=64, relative=None)
     key = attention_choice.shape_class(list(lengths), dtype, qkv.device)
-    kernels = {
-        "loop": lambda: _attention_loop(layer, qkv, packing),
-        "padded": lambda: _attention_padded(layer, qkv, packing),
-    }
-    return attention_choice.choose(key, kernels)[0]
+    return attention_choice.choose(key, _attention_kernels(layer, qkv, packing))[0]
 
 
 def report() -> list[str]:
@@ -75,4 +71,6 @@ def report() -> list[str]:
         gemm = ", ".join(f"{shape}: {backend}" for shape, backend in gemm_choices(dtype).items())
         lines.append(f"gemm       {name}: {gemm}")
         lines.append(f"attention  {name}, 16 varied sequences (10-87 tokens): {attention_mode(dtype)}")
+        lines.append(f"attention  {name}, 1 sequence of 40 tokens: {attention_mode(dtype, (40,))}")
+        lines.append(f"attention  {name}, 2 sequences of 512 tokens: {attention_mode(dtype, (512, 512))}")
     return lines

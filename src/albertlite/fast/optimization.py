@@ -27,9 +27,10 @@ def optimize(
 
     Args:
         model: an ``albertlite`` PyTorch model (``AlbertModel`` or any head).
-        dtype: ``torch.bfloat16`` (or ``torch.float16`` on GPU) runs the fast path's linear layers and attention
-            in that dtype, keeping embeddings, residuals, LayerNorm and outputs in float32 (pooled outputs stay
-            within cosine 0.999 of float32 on ALBERT-base shapes). None or float32: full precision.
+        dtype: ``torch.bfloat16`` (or ``torch.float16`` on GPU) runs the fast path's linear layers, attention and
+            residual stream in that dtype, keeping embeddings, LayerNorm's statistics (float32 weights) and outputs
+            in float32 (pooled outputs stay within cosine 0.999 of float32 on ALBERT-base shapes). None or float32:
+            full precision.
         quantize: ``"int8"`` quantizes the encoder's linear layers with ``torch.ao`` dynamic quantization
             (int8 per-channel weights, activations quantized per call); the plain path and the fast path then run
             the same int8 kernels. Embeddings and heads stay float32.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -34,11 +35,11 @@ class FastOptions:
     """How the fast path runs a model; :func:`albertlite.optimize` sets them.
 
     Attributes:
-        compute_dtype: dtype of the linear layers and attention (None: the model's dtype). LayerNorm, residuals and
-            the returned tensors stay in the model's dtype.
+        compute_dtype: dtype of the linear layers, attention and the residual stream between them (None: the model's
+            dtype). Embeddings, LayerNorm's statistics and the returned tensors are in the model's dtype.
         attention: "auto" (measured per batch shape class, see :mod:`albertlite.fast.attention_choice`), "loop"
             (one SDPA call per sequence) or "padded" (one SDPA call on the real tokens re-padded to the longest
-            sequence).
+            sequence); "loop-unfused" and "padded-unfused" compute the same attention as matmul, softmax, matmul.
     """
 
     compute_dtype: torch.dtype | None = None
@@ -244,18 +245,36 @@ def _relative_bias(layer: FastLayer, query: torch.Tensor, key: torch.Tensor) -> 
     return scores
 
 
-def _attention_loop(layer: FastLayer, qkv: torch.Tensor, packing: Packing) -> torch.Tensor:
+def _unfused_sdpa(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, attn_mask: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``softmax(q k^T / sqrt(D) + attn_mask) v`` as two batched GEMMs and a softmax: on short sequences some CPUs
+    run this faster than SDPA's fused kernel (measured per shape class, never assumed)."""
+    scores = torch.matmul(q, k.transpose(-1, -2)).mul_(q.shape[-1] ** -0.5)  # (..., N, L, L)
+    if attn_mask is not None:
+        scores = scores + attn_mask
+    return torch.matmul(torch.softmax(scores, dim=-1), v)  # (..., N, L, D)
+
+
+# attention kernel -> the SDPA implementation it calls
+_SDPA = {"fused": F.scaled_dot_product_attention, "unfused": _unfused_sdpa}
+
+
+def _attention_loop(layer: FastLayer, qkv: torch.Tensor, packing: Packing, kernel: str = "fused") -> torch.Tensor:
     """One SDPA call per sequence on its slice of the packed (T, 3H) projections."""
+    sdpa = _SDPA[kernel]
     heads, size = layer.heads, layer.head_size
     context = qkv.new_empty(qkv.shape[0], heads * size)  # (T, H)
     offsets = packing.offsets
     for start, end in itertools.pairwise(offsets):
         if end == start:
             continue
-        q, k, v = qkv[start:end].view(end - start, 3, heads, size).permute(1, 2, 0, 3)  # each (N, L, D)
+        # 4-D (1, N, L, D) views: CPU SDPA runs its fused (flash) kernel on 4-D inputs only, 3-D ones take the
+        # unfused math path (several ops per call).
+        q, k, v = qkv[start:end].view(1, end - start, 3, heads, size).permute(2, 0, 3, 1, 4)  # each (1, N, L, D)
         bias = _relative_bias(layer, q, k) if layer.relative else None
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # (N, L, D)
-        context[start:end] = out.transpose(0, 1).reshape(end - start, heads * size)
+        out = sdpa(q, k, v, attn_mask=bias)  # (1, N, L, D)
+        context[start:end].view(1, end - start, heads, size).copy_(out.transpose(1, 2))
     return context
 
 
@@ -276,53 +295,56 @@ def _padded_layout(packing: Packing, qkv: torch.Tensor) -> tuple[torch.Tensor, .
     return packing.cache[key]
 
 
-def _attention_padded(layer: FastLayer, qkv: torch.Tensor, packing: Packing) -> torch.Tensor:
+def _attention_padded(layer: FastLayer, qkv: torch.Tensor, packing: Packing, kernel: str = "fused") -> torch.Tensor:
     """One SDPA call on the projections re-padded to the longest sequence (B, N, Lmax, D), masked."""
-    heads, size = layer.heads, layer.head_size
+    heads, size, sdpa = layer.heads, layer.head_size, _SDPA[kernel]
     longest = max(packing.lengths)
     if min(packing.lengths) == longest:  # no padding: the packed rows already are (B, S)
         q, k, v = qkv.view(packing.batch, longest, 3, heads, size).permute(2, 0, 3, 1, 4)
         bias = _relative_bias(layer, q, k) if layer.relative else None
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # (B, N, S, D)
+        out = sdpa(q, k, v, attn_mask=bias)  # (B, N, S, D)
         return out.transpose(1, 2).reshape(qkv.shape[0], heads * size)
     slots, padded, bias, rows = _padded_layout(packing, qkv)
     padded.index_copy_(0, slots, qkv)  # the padded rows stay zero from layer to layer
     q, k, v = padded.view(packing.batch, longest, 3, heads, size).permute(2, 0, 3, 1, 4)  # each (B, N, Lmax, D)
     if layer.relative:
         bias = bias + _relative_bias(layer, q, k)
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # (B, N, Lmax, D)
+    out = sdpa(q, k, v, attn_mask=bias)  # (B, N, Lmax, D)
     # One gather straight from the (B, Lmax, N, D) view: no intermediate contiguous copy.
     return out.transpose(1, 2)[rows, packing.rank].view(-1, heads * size)  # (T, H)
+
+
+def _attention_kernels(layer: FastLayer, qkv: torch.Tensor, packing: Packing) -> dict[str, Callable[[], torch.Tensor]]:
+    """The exact ways to attend within each sequence of this batch, by mode name (see attention_choice)."""
+    kernels = {
+        "padded": lambda: _attention_padded(layer, qkv, packing),
+        "padded-unfused": lambda: _attention_padded(layer, qkv, packing, "unfused"),
+    }
+    if packing.batch > 1 and min(packing.lengths) < max(packing.lengths):  # no padding: the loop is padded's work
+        kernels["loop"] = lambda: _attention_loop(layer, qkv, packing)
+        kernels["loop-unfused"] = lambda: _attention_loop(layer, qkv, packing, "unfused")
+    return kernels
 
 
 def _attention(layer: FastLayer, qkv: torch.Tensor, packing: Packing, mode: str) -> torch.Tensor:
     if packing.batch == 0:  # an empty batch: no token, nothing to attend (and no lengths to choose a kernel by)
         return qkv.new_zeros(0, layer.heads * layer.head_size)
     if mode == "auto":
-        if packing.batch == 1 or min(packing.lengths) == max(packing.lengths):
-            mode = "padded"  # no padding: one call over (B, S) is the loop's work in one call
-        else:
-            key = attention_choice.shape_class(packing.lengths, qkv.dtype, qkv.device)
-            mode, measured = attention_choice.choose(
-                key,
-                {
-                    "loop": lambda: _attention_loop(layer, qkv, packing),
-                    "padded": lambda: _attention_padded(layer, qkv, packing),
-                },
-            )
-            if measured is not None:
-                return measured
-    if mode == "loop":
-        return _attention_loop(layer, qkv, packing)
-    return _attention_padded(layer, qkv, packing)
+        key = attention_choice.shape_class(packing.lengths, qkv.dtype, qkv.device)
+        mode, measured = attention_choice.choose(key, _attention_kernels(layer, qkv, packing))
+        if measured is not None:
+            return measured
+    placement, _, kernel = mode.partition("-")
+    if placement == "loop":
+        return _attention_loop(layer, qkv, packing, kernel or "fused")
+    return _attention_padded(layer, qkv, packing, kernel or "fused")
 
 
-def _run_layer(layer: FastLayer, x: torch.Tensor, packing: Packing, dtype: torch.dtype, mode: str) -> torch.Tensor:
+def _run_layer(layer: FastLayer, x: torch.Tensor, packing: Packing, mode: str) -> torch.Tensor:
     """One AlbertLayer on packed (T, H) states: attention, residual + LayerNorm, FFN, residual + LayerNorm."""
-    xc = x.to(dtype)
-    context = _attention(layer, layer.qkv(xc), packing, mode)  # (T, H)
+    context = _attention(layer, layer.qkv(x), packing, mode)  # (T, H)
     attended = layer.attention_norm(layer.dense.add(context, x))
-    hidden = layer.ffn.activated(attended.to(dtype), layer.hidden_act, layer.activation)  # (T, I)
+    hidden = layer.ffn.activated(attended, layer.hidden_act, layer.activation)  # (T, I)
     return layer.output_norm(layer.ffn_output.add(hidden, attended))
 
 
@@ -349,18 +371,20 @@ def packed_forward(
     packing = pack(attention_mask, batch, seq_len, input_ids.device)
     embedded = _embed(model, packing, input_ids, token_type_ids, position_ids)  # (T, E)
     residual_dtype = embedded.dtype
-    x = encoder.mapping_in(embedded.to(encoder.dtype)).to(residual_dtype)  # (T, H)
-    states = [x] if output_hidden_states else None
+    # The residual stream stays in the compute dtype from layer to layer: the residual adds run in the GEMMs' output
+    # pass, and LayerNorm (float32 weights) normalizes in float32 internally, with no conversion op in between.
+    x = encoder.mapping_in(embedded.to(encoder.dtype))  # (T, H)
+    states = [x.to(residual_dtype)] if output_hidden_states else None
     for layer in encoder.layers:
-        x = _run_layer(layer, x, packing, encoder.dtype, encoder.options.attention)
+        x = _run_layer(layer, x, packing, encoder.options.attention)
         if states is not None:
-            states.append(x)
+            states.append(x.to(residual_dtype))
     pooled = None
     if encoder.pooler is not None:
         first = x[torch.tensor(packing.offsets[:-1], dtype=torch.long, device=x.device)]  # (B, H): each row's 1st
-        pooled = torch.tanh(encoder.pooler(first.to(encoder.dtype))).to(residual_dtype)
+        pooled = torch.tanh(encoder.pooler(first)).to(residual_dtype)
     return BaseModelOutputWithPooling(
-        last_hidden_state=_scatter(packing, x),
+        last_hidden_state=_scatter(packing, x.to(residual_dtype)),
         pooler_output=pooled,
         hidden_states=None if states is None else tuple(_scatter(packing, s) for s in states),
     )
