@@ -186,11 +186,12 @@ def test_fused_activations_match(activation):
     _compare(fast, plain, batch["attention_mask"].bool())
 
 
+@pytest.mark.parametrize("rows", [7, 8, 131])  # padded to 8, run as they are, padded to 136 (mkldnn)
 @pytest.mark.parametrize("backend", gemm.GEMM_BACKENDS)
-def test_gemm_backends_equal_f_linear(backend):
+def test_gemm_backends_equal_f_linear(backend, rows):
     generator = torch.Generator().manual_seed(0)
     weight, bias = torch.randn(48, 40, generator=generator), torch.randn(48, generator=generator)
-    x, residual = torch.randn(7, 40, generator=generator), torch.randn(7, 48, generator=generator)
+    x, residual = torch.randn(rows, 40, generator=generator), torch.randn(rows, 48, generator=generator)
     layer = gemm.Linear(weight, bias, backend)
     expected = torch.nn.functional.linear(x, weight, bias)
     scale = float(expected.abs().max())
@@ -199,6 +200,17 @@ def test_gemm_backends_equal_f_linear(backend):
     gelu = layer.activated(x, "gelu_new", lambda t: torch.nn.functional.gelu(t, approximate="tanh"))
     assert float((gelu - torch.nn.functional.gelu(expected, approximate="tanh")).abs().max()) <= 1e-5 * scale
     assert gemm.choose_backend(weight) in gemm.GEMM_BACKENDS
+    assert layer(x).shape == (rows, 48) and layer(x).is_contiguous()
+
+
+def test_gemm_row_buckets_are_few_and_close():
+    # oneDNN keeps a primitive per row count it has seen; a server's batches have every count up to the budget
+    buckets = [gemm.row_bucket(rows) for rows in range(1, 16385)]
+    assert len(set(buckets)) <= 16 + 16 * 7  # 8..128 in steps of 8, then 16 per doubling up to 16384
+    for rows, bucket in enumerate(buckets, start=1):
+        assert bucket >= rows and bucket % 8 == 0
+        assert bucket - rows < max(8, rows / 16)
+    assert gemm.row_bucket(0) == 0 and gemm.row_bucket(256) == 256 and gemm.row_bucket(257) == 272
 
 
 def test_int8_fast_path_equals_int8_plain_path_and_stays_close():

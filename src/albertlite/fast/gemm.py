@@ -6,6 +6,13 @@ CPUs (or GPUs) the ranking differs, so nothing is hard-wired: each candidate is 
 only if it equals ``F.linear`` within 1e-5 relative (bf16: 1e-2).
 
 Set ``ALBERTLITE_GEMM=aten`` or ``ALBERTLITE_GEMM=mkldnn`` to force a backend.
+
+oneDNN builds (JIT-compiles) a primitive for every distinct row count M of a GEMM and keeps it in two caches (its
+primitive cache and ideep's, up to 1024 entries each; about 1 MB per ALBERT-base GEMM). A server's batches have
+every row count between 1 and its token budget, so a process's memory grew by hundreds of MB over thousands of
+requests (+393 MB between requests 1,000 and 10,000 at base shapes). The mkldnn backend therefore runs on the input
+padded with zero rows up to :func:`row_bucket` (at most 16 row counts per doubling, at most 1/16 more rows): the
+primitives a process builds are bounded, and found again by the next batch of the same size class.
 """
 
 from __future__ import annotations
@@ -17,7 +24,15 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-__all__ = ["GEMM_BACKENDS", "Linear", "choose_backend", "chosen_backends", "make_linear", "measure_gemm_gflops"]
+__all__ = [
+    "GEMM_BACKENDS",
+    "Linear",
+    "choose_backend",
+    "chosen_backends",
+    "make_linear",
+    "measure_gemm_gflops",
+    "row_bucket",
+]
 
 # (device type, dtype, in_features, out_features) -> backend name; filled on first use.
 _CHOICES: dict[tuple[str, torch.dtype, int, int], str] = {}
@@ -31,6 +46,24 @@ _FUSED_ACTIVATIONS = {
     "relu": ("relu", ""),
 }
 _TOLERANCE = {torch.float32: 1e-5, torch.bfloat16: 1e-2, torch.float16: 1e-2}
+_ROW_STEPS_PER_DOUBLING = 16
+_MIN_ROW_STEP = 8
+
+
+def row_bucket(rows: int) -> int:
+    """The row count the mkldnn backend runs ``rows`` rows as: a multiple of 8, at most 1/16 above ``rows``."""
+    step = max(_MIN_ROW_STEP, (1 << max(0, rows.bit_length() - 1)) // _ROW_STEPS_PER_DOUBLING)
+    return -(-rows // step) * step
+
+
+def _padded_rows(x: torch.Tensor, rows: int) -> torch.Tensor:
+    """(M, K) -> (rows, K): ``x`` followed by zero rows (rows are independent in a GEMM: the real ones are exact)."""
+    if x.shape[0] == rows:
+        return x
+    out = x.new_empty(rows, x.shape[1])
+    out[: x.shape[0]].copy_(x)
+    out[x.shape[0] :].zero_()
+    return out
 
 
 def _mkldnn_usable(weight: torch.Tensor) -> bool:
@@ -62,8 +95,13 @@ class Linear:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if self.backend == "mkldnn":
-            return torch.ops.mkldnn._linear_pointwise(x, self.weight, self.bias, "none", [], "")
+            return self._pointwise(x, "none", "")
         return F.linear(x, self.weight, self.bias)
+
+    def _pointwise(self, x: torch.Tensor, activation: str, algorithm: str) -> torch.Tensor:
+        rows = x.shape[0]
+        padded = _padded_rows(x, row_bucket(rows))
+        return torch.ops.mkldnn._linear_pointwise(padded, self.weight, self.bias, activation, [], algorithm)[:rows]
 
     def activated(
         self, x: torch.Tensor, activation: str, fallback: Callable[[torch.Tensor], torch.Tensor]
@@ -71,13 +109,17 @@ class Linear:
         """``activation(linear(x))``; oneDNN applies the activations it knows in the GEMM's output pass."""
         fused = _FUSED_ACTIVATIONS.get(activation)
         if self.backend == "mkldnn" and fused is not None:
-            return torch.ops.mkldnn._linear_pointwise(x, self.weight, self.bias, fused[0], [], fused[1])
+            return self._pointwise(x, *fused)
         return fallback(self(x))
 
     def add(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
         """``linear(x) + residual``; oneDNN fuses the add into the GEMM's output pass."""
         if self.backend == "mkldnn" and residual.dtype == x.dtype:
-            return torch.ops.mkldnn._linear_pointwise.binary(x, residual, self.weight, self.bias, "add")
+            rows = row_bucket(x.shape[0])
+            added = torch.ops.mkldnn._linear_pointwise.binary(
+                _padded_rows(x, rows), _padded_rows(residual, rows), self.weight, self.bias, "add"
+            )
+            return added[: x.shape[0]]
         return self(x).to(residual.dtype) + residual
 
 
