@@ -97,9 +97,9 @@ def markdown(results: dict) -> str:
     lines += ["| model | steps | fp32 tokens/s | bf16 tokens/s | bf16 speed-up | fp32 seed-to-seed gap | "
               "bf16 vs fp32 gap (per seed) | within noise |", "|---|---:|---:|---:|---:|---:|---|---|"]  # fmt: skip
     for shape, c in results["shapes"].items():
-        gaps = ", ".join(f"{g:.3f}" for g in c["bf16_vs_fp32_gap"])
+        gaps = ", ".join(f"{g:.4f}" for g in c["bf16_vs_fp32_gap"])
         lines.append(f"| {shape} | {c['steps']} | {c['tokens_per_s']['fp32']:.0f} | {c['tokens_per_s']['bf16']:.0f} | "
-                     f"{c['bf16_speedup']:.2f}x | {c['fp32_seed_gap']:.3f} | {gaps} | "
+                     f"{c['bf16_speedup']:.2f}x | {c['fp32_seed_gap']:.4f} | {gaps} | "
                      f"{'yes' if c['within_noise'] else 'no'} |")  # fmt: skip
     return "\n".join([*lines, "", "Curves: docs/images/bf16_training.png", ""])
 
