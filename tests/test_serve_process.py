@@ -176,7 +176,9 @@ def test_64_concurrent_http_requests_take_fewer_forward_passes(servers, model_di
 
 
 def _heavy(index):
-    return {"inputs": [" ".join(FILLER[(index + k) % len(FILLER)] for k in range(60))] * 8, "normalize": False}
+    # 32 inputs (the default --max-client-batch-size) of ~60 tokens: at 128 tokens a pass, four of these stay in
+    # flight for a while even on a fast machine (8 inputs were sometimes answered before all four were admitted)
+    return {"inputs": [" ".join(FILLER[(index + k) % len(FILLER)] for k in range(60))] * 32, "normalize": False}
 
 
 # four requests admitted, each a heavy one run 128 tokens a pass: they stay in flight long enough to signal
