@@ -155,7 +155,7 @@ def pretrain_speed(rounds: int, steps: int) -> dict:
         corpus = demo.build_corpus(Path(tmp) / "corpus", settings)
         manifest = demo.pretraining_data(corpus, settings)
         modes = {"padded (--no-packed)": (False, False), "packed on every padded batch": (True, True),
-                 "default (packed from 10% padding)": (True, False)}  # fmt: skip
+                 "default (packed from 20% padding)": (True, False)}  # fmt: skip
         speeds: dict[str, list[float]] = {name: [] for name in modes}
         for _ in range(rounds):
             for name, (packed, always) in modes.items():

@@ -358,7 +358,7 @@ class AlbertModel(AlbertPreTrainedModel):
         self.encoder = AlbertTransformer(config)
         self.pooler = nn.Linear(config.hidden_size, config.hidden_size) if add_pooling_layer else None
         self.pooler_activation = nn.Tanh() if add_pooling_layer else None
-        self.packed_training = True  # train on the real tokens only when >= 10% of the batch is padding (fast path on)
+        self.packed_training = True  # train on the real tokens only when >= 20% of the batch is padding (fast path on)
         self.post_init()
 
     def forward(

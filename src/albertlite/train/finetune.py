@@ -123,7 +123,7 @@ class FinetuneSettings:
             refused, naming it); epochs, steps, patience, evaluation batch, device and bf16 may change.
         overwrite: replace ``output_dir`` whole when it holds another kind of model or run (and start over).
         recipe: the recipe the settings came from (recorded in the results).
-        packed: train on the real tokens only when at least 10% of a batch is padding
+        packed: train on the real tokens only when at least 20% of a batch is padding
             (:mod:`albertlite.fast.packed_training`; the same gradients as the padded step, to float rounding); False
             computes the padded positions too.
             Question answering always trains padded (its span loss reads every position).

@@ -141,7 +141,7 @@ class PretrainConfig:
         progress: show progress on rank 0: a bar on a terminal, a line every few seconds in a log
             (:mod:`albertlite.progress`).
         shuffle: read each epoch in a fresh global permutation (False: dataset order).
-        packed: train on the real tokens only when at least 10% of a batch is padding
+        packed: train on the real tokens only when at least 20% of a batch is padding
             (:mod:`albertlite.fast.packed_training`; the same gradients as the padded step, to float rounding); False
             computes the padded positions too.
     """
