@@ -84,15 +84,20 @@ def native_bf16(device: torch.device) -> bool:
 
 def _cpu_flags() -> set[str]:
     """The feature flags of the first CPU in /proc/cpuinfo (x86 "flags", Arm "Features"); empty elsewhere."""
+    return set((cpuinfo_value("flags", "Features") or "").split())
+
+
+def cpuinfo_value(*keys: str) -> str | None:
+    """The value of the first /proc/cpuinfo line whose key is one of ``keys``; None where there is none."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
             for line in handle:
                 key, _, value = line.partition(":")
-                if key.strip() in ("flags", "Features"):
-                    return set(value.split())
+                if key.strip() in keys:
+                    return value.strip()
     except OSError:
         pass
-    return set()
+    return None
 
 
 def _check_available(text: str, kind: str, index: str | None, name: str) -> None:

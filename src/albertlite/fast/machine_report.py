@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import torch
 
+from albertlite.devices import cpuinfo_value
 from albertlite.fast import attention_choice
 from albertlite.fast.gemm import choose_backend
 
@@ -23,14 +24,7 @@ VARIED_LENGTHS = (43, 37, 59, 43, 29, 50, 87, 71, 26, 19, 28, 41, 10, 35, 19, 26
 
 def cpu_name() -> str:
     """The CPU's model name, for the record only."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return cpuinfo_value("model name") or platform.processor() or platform.machine()
 
 
 def bf16_supported() -> bool:
