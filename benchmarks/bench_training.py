@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import statistics
@@ -179,6 +180,7 @@ def markdown(results: dict) -> str:
             f"### Training step, {shapes} shapes: {b['sequences']} x {b['padded_length']} padded, {b['real_tokens']} "
             f"real tokens ({b['real_fraction']:.0%})",
             "",
+            *measured_line(results, f"steps {shapes}"),
             "| contender | median ms | real tokens/s | vs transformers, same precision | vs transformers fp32 |",
             "|---|---:|---:|---:|---:|",
         ]
@@ -189,28 +191,65 @@ def markdown(results: dict) -> str:
         ]
         lines.append("")
     if "sweep" in results:
-        lines += sweep_markdown(results["sweep"])
+        lines += sweep_markdown(results["sweep"], measured_line(results, "sweep"))
     if "pretrain" in results:
-        lines += pretrain_markdown(results["pretrain"])
+        lines += pretrain_markdown(results["pretrain"], measured_line(results, "pretrain"))
     return "\n".join(lines) + "\n"
 
 
-def sweep_markdown(sweep: dict) -> list[str]:
-    lines = ["### Where packing pays: packed step time against padded, fp32, by padding share", "",
+def sweep_markdown(sweep: dict, stamp: list[str]) -> list[str]:
+    lines = ["### Where packing pays: packed step time against padded, fp32, by padding share", "", *stamp,
              "| model | " + " | ".join(f"{float(s):.0%} padding" for s in next(iter(sweep.values()))) + " |",
              "|---|" + "---:|" * len(next(iter(sweep.values())))]  # fmt: skip
     lines += [f"| {name} | " + " | ".join(f"{r:.2f}x" for r in row.values()) + " |" for name, row in sweep.items()]
     return [*lines, ""]
 
 
-def pretrain_markdown(p: dict) -> list[str]:
+def pretrain_markdown(p: dict, stamp: list[str]) -> list[str]:
     lines = [f"### `albertlite pretrain`: the demo's model ({p['model']['hidden_size']} wide, "
              f"{p['model']['num_hidden_layers']} layers), {p['batch']} x {p['max_seq_length']}, "
              f"{p['real_fraction']:.0%} of positions real, median over steps 11-{p['steps_per_run']} of each run", "",
+             *stamp,
              "| mode | real tokens/s | vs padded |", "|---|---:|---:|"]  # fmt: skip
     padded = p["tokens_per_s"]["padded (--no-packed)"]
     lines += [f"| {name} | {v:.0f} | {v / padded:.2f}x |" for name, v in p["tokens_per_s"].items()]
     return [*lines, ""]
+
+
+def keep_earlier(results: dict, out: Path) -> dict:
+    """Add the sections (and step shapes) this run did not measure from this CPU kind's earlier results.
+
+    A partial run (``--sections steps --shapes base``) then updates its part of the table instead of dropping the
+    rest; every section records when, and under what load, it was measured.
+    """
+    path = machine_info.results_path(out, "training", results["machine"]["cpu_kind"], ".json")
+    if not path.exists():
+        return results
+    earlier = json.loads(path.read_text(encoding="utf-8"))
+    merged = {**results, "steps": {**earlier.get("steps", {}), **results.get("steps", {})},
+              "measured": {**earlier.get("measured", {}), **results.get("measured", {})}}  # fmt: skip
+    for section in ("sweep", "pretrain"):
+        if section not in results and section in earlier:
+            merged[section] = earlier[section]
+    if not merged["steps"]:
+        del merged["steps"]
+    return merged
+
+
+def stamp_sections(results: dict) -> None:
+    """Record, per section this run measured, its date and load (sections kept from earlier runs keep theirs)."""
+    m = results["machine"]
+    stamp = {"date": results["date"], "load_average": [m["load_average_start"][0], m["load_average_end"][0]]}
+    names = [f"steps {shapes}" for shapes in results.get("steps", {})]
+    results["measured"] = {name: stamp for name in [*names, *(s for s in ("sweep", "pretrain") if s in results)]}
+
+
+def measured_line(results: dict, section: str) -> list[str]:
+    stamp = results.get("measured", {}).get(section)
+    if stamp is None:
+        return []
+    return [f"Measured {stamp['date']}, load average {stamp['load_average'][0]:.1f} to {stamp['load_average'][1]:.1f}.",
+            ""]  # fmt: skip
 
 
 def write(results: dict, out: Path) -> Path:
@@ -239,7 +278,8 @@ def main() -> None:
     if "pretrain" in args.sections:
         results["pretrain"] = pretrain_speed(max(2, args.rounds // 2), args.pretrain_steps)
     results["machine"]["load_average_end"] = os.getloadavg()
-    print(write(results, args.out).with_suffix(".md").read_text())
+    stamp_sections(results)
+    print(write(keep_earlier(results, args.out), args.out).with_suffix(".md").read_text())
 
 
 if __name__ == "__main__":
