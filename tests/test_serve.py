@@ -328,6 +328,26 @@ def test_api_key(model_dirs):
         assert server.get("/info", headers=right).json()["auth"] is True
 
 
+def test_the_model_loads_in_a_thread_that_ends_before_serving(model_dirs, monkeypatch):
+    # a thread that ran large torch operations keeps an OpenMP team, and a second team beside the batching
+    # worker's slows every forward pass (more OpenMP threads than cores stop spinning); loading must not leave one
+    import albertlite.serve.app as app_module
+
+    loaders = []
+
+    def load_model(settings):
+        loaders.append(threading.current_thread())
+        return original(settings)
+
+    original = app_module.load_model
+    monkeypatch.setattr(app_module, "load_model", load_model)
+    with in_process(create_app(ServeSettings(str(model_dirs["mlm"])))) as server:
+        assert len(_ok(server.post("/embed", json={"inputs": "a"}))) == 1
+        assert len(loaders) == 1
+        assert loaders[0] is not threading.current_thread()
+        assert not loaders[0].is_alive()
+
+
 # ------------------------------------------------------------------------------------------------- batching
 def test_64_concurrent_requests_share_forward_passes(servers, model_dirs):
     server = servers["mlm"]

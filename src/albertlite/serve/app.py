@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ def create_app(settings: ServeSettings, served: ServedModel | None = None) -> Fa
     Returns:
         A FastAPI app; ``/health`` answers 200 once its lifespan startup has warmed the model up.
     """
-    served = served or load_model(settings)
+    served = served or _in_passing_thread(load_model, settings)
     metrics = ServerMetrics()
     batcher = Batcher(settings, metrics)
     for pipe in {id(p): p for p in (served.pipeline, served.embedder)}.values():
@@ -82,6 +83,19 @@ def create_app(settings: ServeSettings, served: ServedModel | None = None) -> Fa
         return FileResponse(STATIC / "index.html")
 
     return app
+
+
+def _in_passing_thread(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` in a thread that ends when it returns.
+
+    Loading runs torch operations large enough to start an OpenMP team, and the thread that starts one keeps it
+    for as long as it lives. With the loading thread's team alive beside the batching worker's, OpenMP has more
+    threads than cores and stops spinning between parallel regions: every small operation of the worker's forward
+    pass then waits for its threads to wake (twice the latency on 2 cores). So only the worker's team may outlive
+    its work.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="albertlite-load") as loader:
+        return loader.submit(function, *args).result()
 
 
 def app_from_environment() -> FastAPI:
