@@ -350,7 +350,10 @@ def under_load(argv: list[str], log: Path, texts: list[str], lengths: list[int],
     """One server's rows: a warm-up, then ``args.requests`` requests at each concurrency."""
     server = Server(argv, log)
     try:
-        asyncio.run(load(server.url, texts, lengths, 4, 16))  # warm-up
+        # warm-up at the lowest and highest concurrency: a long-running server has met every batch shape (the fast
+        # path times its attention kernels on the first batch of each shape class), as the in-process references have
+        for concurrency in (min(args.concurrency), max(args.concurrency)):
+            asyncio.run(load(server.url, texts, lengths, concurrency, 2 * concurrency))
         return [asyncio.run(load(server.url, texts, lengths, c, args.requests)) for c in args.concurrency]
     finally:
         server.stop()
