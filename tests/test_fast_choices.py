@@ -59,6 +59,28 @@ def test_auto_attention_measures_once_per_shape_class_and_equals_both_kernels():
     attention_choice.forget_choices()
 
 
+def test_auto_attention_times_nothing_under_deterministic_algorithms(monkeypatch):
+    # the kernels differ in the last bits, so a choice timed under load could change a rerun's or resume's metrics
+    attention_choice.forget_choices()
+    lengths = [7, 3, 12, 5]
+    packing = _varied_packing(lengths)
+    qkv = torch.randn(sum(lengths), 3 * 32, generator=torch.Generator().manual_seed(0))
+    padded = _attention(_layer(), qkv, packing, "padded")
+
+    def timed(key, kernels):
+        raise AssertionError("auto attention was timed under deterministic algorithms")
+
+    monkeypatch.setattr(attention_choice, "choose", timed)
+    previous = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        auto = _attention(_layer(), qkv, packing, "auto")
+    finally:
+        torch.use_deterministic_algorithms(previous)
+    torch.testing.assert_close(auto, padded, atol=0, rtol=0)
+    assert attention_choice.chosen_modes() == {}
+
+
 def test_shape_classes_bucket_batch_length_and_padding():
     cpu = torch.device("cpu")
     assert attention_choice.shape_class([40, 20], torch.float32, cpu) == ("cpu", torch.float32, 2, 64, 3)

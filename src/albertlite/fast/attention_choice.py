@@ -5,7 +5,9 @@ one call's overhead per sequence) or one SDPA call on the real tokens re-padded 
 call, some wasted work), each with SDPA's fused kernel or as matmul, softmax, matmul ("-unfused": on short sequences
 some CPUs run it faster). Which is fastest depends on the CPU, the thread count, the dtype and the batch's shape, so
 the first batch of each shape class times them on its own first layer (all give the same result) and the fastest is
-kept for that class for the rest of the process. Nothing here reads the CPU's vendor or model.
+kept for that class for the rest of the process. Nothing here reads the CPU's vendor or model. While
+``torch.use_deterministic_algorithms`` is on (``pretrain --deterministic``), nothing is timed: the kernels differ in
+the last bits, so a choice that load could flip would change a rerun's or a resume's metrics; "padded" runs.
 
 Shape class: (device, dtype, batch size rounded up to a power of two, longest length rounded up to a power of two,
 real share of the padded rows in quarters).

@@ -37,7 +37,8 @@ class FastOptions:
     Attributes:
         compute_dtype: dtype of the linear layers, attention and the residual stream between them (None: the model's
             dtype). Embeddings, LayerNorm's statistics and the returned tensors are in the model's dtype.
-        attention: "auto" (measured per batch shape class, see :mod:`albertlite.fast.attention_choice`), "loop"
+        attention: "auto" (measured per batch shape class, see :mod:`albertlite.fast.attention_choice`; "padded"
+            while ``torch.use_deterministic_algorithms`` is on, as ``pretrain --deterministic`` sets), "loop"
             (one SDPA call per sequence) or "padded" (one SDPA call on the real tokens re-padded to the longest
             sequence); "loop-unfused" and "padded-unfused" compute the same attention as matmul, softmax, matmul.
     """
@@ -329,6 +330,8 @@ def _attention_kernels(layer: FastLayer, qkv: torch.Tensor, packing: Packing) ->
 def _attention(layer: FastLayer, qkv: torch.Tensor, packing: Packing, mode: str) -> torch.Tensor:
     if packing.batch == 0:  # an empty batch: no token, nothing to attend (and no lengths to choose a kernel by)
         return qkv.new_zeros(0, layer.heads * layer.head_size)
+    if mode == "auto" and torch.are_deterministic_algorithms_enabled():
+        mode = "padded"  # the kernels differ in the last bits: a timed choice could flip between reruns and resumes
     if mode == "auto":
         key = attention_choice.shape_class(packing.lengths, qkv.dtype, qkv.device)
         mode, measured = attention_choice.choose(key, _attention_kernels(layer, qkv, packing))
