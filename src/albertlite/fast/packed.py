@@ -328,6 +328,15 @@ def _attention_kernels(layer: FastLayer, qkv: torch.Tensor, packing: Packing) ->
 
 
 def _attention(layer: FastLayer, qkv: torch.Tensor, packing: Packing, mode: str) -> torch.Tensor:
+    """The (T, H) context of every token, in ``qkv``'s dtype.
+
+    Under an enclosing ``torch.autocast`` (pretraining's held-out evaluation under ``--bf16``) SDPA answers in the
+    autocast dtype, while the fused output projection needs the residual stream's: the context is cast back.
+    """
+    return _attention_any_dtype(layer, qkv, packing, mode).to(qkv.dtype)
+
+
+def _attention_any_dtype(layer: FastLayer, qkv: torch.Tensor, packing: Packing, mode: str) -> torch.Tensor:
     if packing.batch == 0:  # an empty batch: no token, nothing to attend (and no lengths to choose a kernel by)
         return qkv.new_zeros(0, layer.heads * layer.head_size)
     if mode == "auto" and torch.are_deterministic_algorithms_enabled():
