@@ -474,7 +474,9 @@ def write_results(results: dict, out: Path) -> Path:
 def update_frameworks(out: Path) -> None:
     """Re-measure the TF/Flax section alone and write it into this CPU kind's results (the rest is kept)."""
     kind = machine_info.machine()["cpu_kind"]
-    results = json.loads(machine_info.results_path(out, "models", kind, ".json").read_text())
+    results = machine_info.read_results(out, "models", kind)
+    if results is None:
+        raise SystemExit(f"no earlier results of this CPU kind ({kind}) in {out}: run the whole benchmark first")
     with tempfile.TemporaryDirectory() as tmp:
         hf, ours = build_models(Path(tmp) / "base")
         del hf, ours

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import re
 import statistics
@@ -222,17 +221,14 @@ def keep_earlier(results: dict, out: Path) -> dict:
     A partial run (``--sections steps --shapes base``) then updates its part of the table instead of dropping the
     rest; every section records when, and under what load, it was measured.
     """
-    path = machine_info.results_path(out, "training", results["machine"]["cpu_kind"], ".json")
-    if not path.exists():
+    earlier = machine_info.read_results(out, "training", results["machine"]["cpu_kind"])
+    if earlier is None:
         return results
-    earlier = json.loads(path.read_text(encoding="utf-8"))
     merged = {**results, "steps": {**earlier.get("steps", {}), **results.get("steps", {})},
               "measured": {**earlier.get("measured", {}), **results.get("measured", {})}}  # fmt: skip
     for section in ("sweep", "pretrain"):
         if section not in results and section in earlier:
             merged[section] = earlier[section]
-    if not merged["steps"]:
-        del merged["steps"]
     return merged
 
 

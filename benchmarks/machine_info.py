@@ -14,6 +14,8 @@ import platform
 import re
 from pathlib import Path
 
+from albertlite.devices import cpuinfo_value
+
 # The /proc/cpuinfo flags that decide which GEMM and attention kernels can run, with the names the tables print.
 ISA_FLAGS = {
     "avx2": "AVX2",
@@ -29,18 +31,8 @@ LIBRARIES = ("albertlite", "torch", "transformers", "onnxruntime", "openvino", "
 
 
 def cpu_model_and_flags() -> tuple[str, set[str]]:
-    model, flags = platform.processor() or "unknown CPU", set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name" and model in ("unknown CPU", platform.processor()):
-                    model = value.strip()
-                elif key.strip() == "flags" and not flags:
-                    flags = set(value.split())
-    except OSError:
-        pass
-    return model, flags
+    model = cpuinfo_value("model name") or platform.processor() or "unknown CPU"
+    return model, set((cpuinfo_value("flags") or "").split())
 
 
 def library_versions() -> dict[str, str]:
@@ -91,6 +83,12 @@ def results_path(directory: Path, benchmark: str, kind: str, suffix: str) -> Pat
 def all_results(directory: Path, benchmark: str) -> list[Path]:
     """Every CPU kind's results file for ``benchmark``, sorted by name."""
     return sorted((directory / benchmark).glob("*.json"))
+
+
+def read_results(directory: Path, benchmark: str, kind: str) -> dict | None:
+    """This CPU kind's earlier results of ``benchmark`` (None when it has none yet)."""
+    path = results_path(directory, benchmark, kind, ".json")
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
 def heading(results: dict, subject: str = "") -> list[str]:

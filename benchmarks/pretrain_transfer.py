@@ -45,20 +45,11 @@ def write_reference(path: Path) -> int:
     """The Language Reference's sections, one document each, prose paragraphs only (code is indented there)."""
     from pydoc_data.topics import topics
 
-    documents = 0
-    with open(path, "w", encoding="utf-8") as out:
-        for text in topics.values():
-            sentences = []
-            for paragraph in text.split("\n\n"):
-                lines = paragraph.splitlines()
-                if not lines or lines[0].startswith(" ") or set(lines[-1].strip()) <= set("*=-~^"):
-                    continue  # code, and the underlines of headings
-                sentences += split_sentences(" ".join(line.strip() for line in lines))
-            sentences = [s for s in sentences if len(s.split()) >= 3]
-            if len(sentences) >= 2:
-                out.write("\n".join(sentences) + "\n\n")
-                documents += 1
-    return documents
+    documents = []
+    for text in topics.values():
+        paragraphs = [p.splitlines() for p in text.split("\n\n")]
+        documents.append([s for lines in paragraphs if lines and not _code_or_underlined(lines) for s in _prose(lines)])
+    return _write_documents(path, documents)
 
 
 def write_license(path: Path) -> int:
@@ -69,11 +60,25 @@ def write_license(path: Path) -> int:
         lines = [line.strip() for line in paragraph.strip().splitlines()]
         if len(lines) >= 2 and set(lines[-1]) <= set("=-"):
             documents.append([])  # a heading starts the next section
-            continue
-        documents[-1] += [s for s in split_sentences(" ".join(lines)) if len(s.split()) >= 3]
-    documents = [doc for doc in documents if len(doc) >= 2]
-    path.write_text("".join("\n".join(doc) + "\n\n" for doc in documents), encoding="utf-8")
-    return len(documents)
+        else:
+            documents[-1] += _prose(lines)
+    return _write_documents(path, documents)
+
+
+def _code_or_underlined(lines: list[str]) -> bool:
+    return lines[0].startswith(" ") or set(lines[-1].strip()) <= set("*=-~^")
+
+
+def _prose(lines: list[str]) -> list[str]:
+    """A paragraph's sentences of at least three words."""
+    return [s for s in split_sentences(" ".join(line.strip() for line in lines)) if len(s.split()) >= 3]
+
+
+def _write_documents(path: Path, documents: list[list[str]]) -> int:
+    """Write the documents of at least two sentences (a sentence per line, blank lines between); how many."""
+    kept = [doc for doc in documents if len(doc) >= 2]
+    path.write_text("".join("\n".join(doc) + "\n\n" for doc in kept), encoding="utf-8")
+    return len(kept)
 
 
 def untrained_copy(run: Path, out: Path, seed: int) -> Path:
