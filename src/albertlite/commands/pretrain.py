@@ -47,8 +47,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "checkpoints after the measurement, and the final save, are not forecast.",
     )
     add("--batch-size", type=int, help="Samples per process per micro-step (default 32).")
+    add(
+        "--batch-tokens",
+        type=int,
+        metavar="N",
+        help="Instead of --batch-size: tokens per process per micro-step. Each step takes whole instances in the "
+        "global order until N x processes x --accumulation tokens are full, so short instances come many to a step "
+        "(at least the data's max_seq_length; with packed training a step then costs about the same whatever the "
+        "lengths).",
+    )
     add("--lr", type=float, help="Peak learning rate (default 0.00176).")
-    add("--warmup-steps", type=int, help="Linear warm-up steps (default 2.5%% of --steps).")
+    add("--warmup-steps", type=int, help="Linear warm-up steps (default --warmup-share of --steps).")
+    add(
+        "--warmup-share",
+        type=float,
+        help="Warm-up as a share of the steps, or of the count --max-time resolves to (default 0.025, the authors').",
+    )
     add("--accumulation", type=int, help="Micro-steps per optimizer step (default 1).")
     add("--optimizer", choices=("lamb", "adamw"), help="lamb (the authors', default) or adamw.")
     add(

@@ -327,6 +327,13 @@ class PretrainingShards(Sequence):
             "sentence_order_label": np.array(int(arrays["sentence_order_label"][local]), dtype=np.int64),
         }
 
+    def lengths(self) -> np.ndarray:
+        """Every instance's token count ([CLS] and [SEP]s included), by index: int64, shape (len(self),)."""
+        per_shard = [
+            np.diff(self._shard_arrays(shard)["instance_offsets"]) for shard in range(len(self.manifest["shards"]))
+        ]
+        return np.concatenate([np.zeros(0, dtype=np.int64), *per_shard]).astype(np.int64)
+
     def token_counts(self) -> np.ndarray:
         """How often each vocabulary id occurs in the instances: their text's tokens (the original ids at masked
         positions, not [MASK] or the random replacement), special tokens left out. Shape (vocab_size,), int64."""

@@ -6,6 +6,10 @@ A run reads its samples in ONE global order, the concatenation of per-epoch perm
 consecutive positions, and rank ``r`` takes positions ``r, r + N, r + 2N, ...`` of them. A micro-batch of the
 whole job is thus the same set of samples whatever ``N``, so a run with ``N`` processes of ``batch_size`` ``B``
 sees the data of one process with ``N * B``.
+
+With a token budget (:class:`TokenBudgetSteps`) step ``s`` instead takes the consecutive positions whose
+instances fill ``T = batch_tokens * world_size * accumulation`` tokens; its micro-step ``a`` covers the ``a``-th of
+``accumulation`` near-equal runs of them, split over ranks as above.
 """
 
 from __future__ import annotations
@@ -130,9 +134,12 @@ class GlobalOrder:
         """(epoch, sample index) at global position ``position``."""
         epoch, offset = divmod(position, self.num_samples)
         if epoch != self._epoch:
-            order = epoch_order(self.num_samples, self.seed, epoch) if self.shuffle else np.arange(self.num_samples)
-            self._epoch, self._order = epoch, order
+            self._epoch, self._order = epoch, self.epoch_indices(epoch)
         return epoch, int(self._order[offset])
+
+    def epoch_indices(self, epoch: int) -> np.ndarray:
+        """The sample indices of epoch ``epoch``, in reading order."""
+        return epoch_order(self.num_samples, self.seed, epoch) if self.shuffle else np.arange(self.num_samples)
 
 
 def rank_positions(
@@ -150,3 +157,62 @@ def rank_positions(
     world = batch_size * context.world_size
     start = (step * accumulation + micro_step) * world
     return iter(range(start + context.rank, start + world, context.world_size))
+
+
+class TokenBudgetSteps:
+    """Optimizer steps that take whole instances, in the global order, until a token budget is full.
+
+    Step ``s`` covers global positions ``start(s) ... start(s + 1) - 1``: as many consecutive positions as fit in
+    ``budget`` tokens (real tokens, the cost of the padding-free step), so a step of short instances holds more of
+    them. Boundaries depend on the data, the seed and the budget alone, never on the number of processes, so a
+    resumed run or a DDP job reads the same steps.
+
+    Args:
+        order: the global order of the run.
+        lengths: every instance's token count, by dataset index.
+        budget: tokens per optimizer step of the whole job; at least the longest instance.
+    """
+
+    def __init__(self, order: GlobalOrder, lengths: np.ndarray, budget: int) -> None:
+        lengths = np.asarray(lengths, dtype=np.int64)
+        if len(lengths) != order.num_samples:
+            raise ValueError(f"{len(lengths)} lengths for {order.num_samples} instances")
+        if budget < int(lengths.max()):
+            raise ValueError(
+                f"a token budget of {budget} cannot hold the longest instance ({int(lengths.max())} tokens)"
+            )
+        self.order, self.lengths, self.budget = order, lengths, int(budget)
+        self.epoch_tokens = int(lengths.sum())
+        self._starts = [0]
+        self._sums: dict[int, np.ndarray] = {}
+
+    def start(self, step: int) -> int:
+        """The first global position of optimizer step ``step`` (the positions every earlier step consumed)."""
+        while len(self._starts) <= step:
+            first = self._starts[-1]
+            self._starts.append(self._last_within(self._tokens_before(first) + self.budget))
+        return self._starts[step]
+
+    def positions(self, step: int, micro_step: int, *, accumulation: int, context: DistributedContext) -> list[int]:
+        """The global positions rank ``context.rank`` reads for one micro-step of one optimizer step."""
+        begin, end = self.start(step), self.start(step + 1)
+        parts = np.array_split(np.arange(begin, end), accumulation)
+        return [int(p) for p in parts[micro_step][context.rank :: context.world_size]]
+
+    def _tokens_before(self, position: int) -> int:
+        epoch, offset = divmod(position, self.order.num_samples)
+        return epoch * self.epoch_tokens + int(self._epoch_sums(epoch)[offset])
+
+    def _last_within(self, tokens: int) -> int:
+        """The largest position ``p`` whose earlier positions hold at most ``tokens`` tokens."""
+        epoch, rest = divmod(tokens, self.epoch_tokens)
+        within = int(np.searchsorted(self._epoch_sums(epoch), rest, side="right")) - 1
+        return epoch * self.order.num_samples + within
+
+    def _epoch_sums(self, epoch: int) -> np.ndarray:
+        """Tokens before each offset of epoch ``epoch`` (n + 1 entries, 0 first)."""
+        if epoch not in self._sums:
+            if len(self._sums) >= 2:  # steps move forward: the two latest epochs are all a boundary needs
+                del self._sums[min(self._sums)]
+            self._sums[epoch] = np.concatenate([[0], np.cumsum(self.lengths[self.order.epoch_indices(epoch)])])
+        return self._sums[epoch]

@@ -46,6 +46,7 @@ from albertlite.train.budget import StepBudget
 from albertlite.train.distributed import (
     DistributedContext,
     GlobalOrder,
+    TokenBudgetSteps,
     all_reduce_sum,
     barrier,
     broadcast_int,
@@ -80,6 +81,7 @@ FIXED_SETTINGS = {
     "data": "--data (its contents)",
     "model_config": "--model-config",
     "global_batch": "the global batch (--batch-size x processes x --accumulation)",
+    "global_batch_tokens": "the global token budget (--batch-tokens x processes x --accumulation)",
     "seed": "--seed",
     "lr": "--lr",
     "warmup": "--warmup-steps",
@@ -111,9 +113,15 @@ class PretrainConfig:
             the warm-up, when ``warmup_steps`` is None, is 2.5% of it. A resumed run continues to that count.
         batch_size: samples per process per micro-step; the global batch is
             ``batch_size * processes * accumulation``.
+        batch_tokens: instead of ``batch_size``, tokens per process per micro-step: each step takes whole
+            instances in the global order until ``batch_tokens * processes * accumulation`` tokens are full, so
+            a step of short instances holds more of them (:class:`~albertlite.train.distributed.TokenBudgetSteps`).
+            At least the data's ``max_seq_length``. With packed training a step then costs about the same
+            whatever the instances' lengths.
         lr: peak learning rate.
         warmup_steps: linear warm-up steps; None takes 2.5% of ``steps`` (the authors' 3,125 of 125,000), or of
             the count a ``max_time`` budget resolves to.
+        warmup_share: the warm-up as a share of the steps when ``warmup_steps`` is None (the authors' 0.025).
         accumulation: micro-steps per optimizer step.
         optimizer: "lamb" (the authors') or "adamw".
         schedule: "authors" (decay from step 0, warm-up overriding it) or "linear" (decay after warm-up).
@@ -153,8 +161,10 @@ class PretrainConfig:
     steps: int = 10000
     max_time: float | None = None
     batch_size: int = 32
+    batch_tokens: int | None = None
     lr: float = 1.76e-3
     warmup_steps: int | None = None
+    warmup_share: float = 0.025
     accumulation: int = 1
     optimizer: str = "lamb"
     schedule: str = "authors"
@@ -186,6 +196,8 @@ class PretrainConfig:
         for name in positive:
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.batch_tokens is not None and self.batch_tokens < 1:
+            raise ValueError(f"batch_tokens must be at least 1, got {self.batch_tokens}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
@@ -194,6 +206,7 @@ class PretrainConfig:
         if self.max_time is not None:
             check_number("max_time", self.max_time, above=0)
         check_number("weight_decay", self.weight_decay, minimum=0)
+        check_number("warmup_share", self.warmup_share, minimum=0, maximum=1)
         check_number("max_grad_norm", self.max_grad_norm, minimum=0)
         if self.resume and self.overwrite:
             resume, overwrite = option("--resume", "resume=True"), option("--overwrite", "overwrite=True")
@@ -216,7 +229,7 @@ class PretrainConfig:
 
     @property
     def warmup(self) -> int:
-        return round(0.025 * self.steps) if self.warmup_steps is None else int(self.warmup_steps)
+        return round(self.warmup_share * self.steps) if self.warmup_steps is None else int(self.warmup_steps)
 
 
 @dataclass
@@ -343,14 +356,36 @@ class _Trainer:
             "eval_data": ckpt.fingerprint(config.eval_data) if config.eval_data else None,
         }
         self.order = GlobalOrder(len(self.data), config.seed, shuffle=config.shuffle)
-        self.global_batch = config.batch_size * context.world_size * config.accumulation
+        self.token_steps = self._token_steps(longest)
+        # a token budget sets how many samples a step holds: the batch size then plays no part
+        self.global_batch = None if self.token_steps else config.batch_size * context.world_size * config.accumulation
         self.warmup = config.warmup
         # a budgeted run knows its step count only once it has timed its first steps (_measure)
         self.total_steps: int | None = config.steps if config.max_time is None else None
         self.schedule = self._schedule()
         self.unigram = None  # the training tokens' baseline for evaluations, read once the output is prepared
+        self.elapsed_s = 0.0  # seconds spent in training steps, over the run's resumes (evaluation and saving not)
 
     # ------------------------------------------------------------------ set-up
+    def _token_steps(self, longest: int) -> TokenBudgetSteps | None:
+        tokens = self.config.batch_tokens
+        if tokens is None:
+            return None
+        if tokens < longest:  # checked before the model is built: a micro-batch must hold any one instance
+            flag = option("--batch-tokens", "batch_tokens")
+            raise ValueError(f"{flag}={tokens} cannot hold the data's longest instances (max_seq_length "
+                             f"{longest}); use at least {longest}")  # fmt: skip
+        budget = tokens * self.context.world_size * self.config.accumulation
+        return TokenBudgetSteps(self.order, self.data.lengths(), budget)
+
+    @property
+    def global_batch_tokens(self) -> int | None:
+        return None if self.token_steps is None else self.token_steps.budget
+
+    def _data_position(self, step: int) -> int:
+        """The global positions the first ``step`` steps consumed."""
+        return self.token_steps.start(step) if self.token_steps else step * self.global_batch
+
     def _check_tokenizer(self) -> None:
         tokenizer = load_tokenizer(self.config.tokenizer)
         expected = self.data.manifest["tokenizer"]["vocab_sha256"]
@@ -401,6 +436,7 @@ class _Trainer:
         if self.config.max_time is not None and resolved is not None:
             self.total_steps = int(resolved)  # the same end as the interrupted run; before it, measured anew
         self.schedule = self._schedule()
+        self.elapsed_s = float(checkpoint.state.get("elapsed_s", 0.0))
         return checkpoint.step
 
     def _schedule(self) -> LearningRateSchedule:
@@ -421,6 +457,7 @@ class _Trainer:
             **self.data_fingerprints,
             "model_config": self.model_config.to_dict(),
             "global_batch": self.global_batch,
+            "global_batch_tokens": self.global_batch_tokens,
             "warmup": self.warmup,
             "dynamic_masking": self.data.dynamic_masking,
             **{name: getattr(config, name) for name in _RECORDED_OPTIONS},
@@ -487,7 +524,10 @@ class _Trainer:
             while step < self.end:
                 began = time.perf_counter()
                 values = self._train_step(step)
-                values["tokens_per_s"] = values.pop("tokens") / max(time.perf_counter() - began, 1e-9)
+                seconds = time.perf_counter() - began
+                self.elapsed_s += seconds
+                values["tokens_per_s"] = values.pop("tokens") / max(seconds, 1e-9)
+                values["elapsed_s"] = self.elapsed_s  # learning per minute: metrics.jsonl against wall time
                 done = step = step + 1
                 if budget is not None and self.total_steps is None:
                     self._measure(budget, done, bar)
@@ -508,7 +548,7 @@ class _Trainer:
             return
         self.total_steps = broadcast_int(allowed, self.context)  # rank 0's clock decides, for every rank
         if self.config.warmup_steps is None:
-            self.warmup = round(0.025 * self.total_steps)
+            self.warmup = round(self.config.warmup_share * self.total_steps)
         self.schedule = self._schedule()
         bar.set_total(self.total_steps)
         if allowed >= self.config.steps and self.context.is_main:
@@ -541,9 +581,14 @@ class _Trainer:
         return {**summarize(stats), "lr": lr, "grad_norm": grad_norm, "tokens": float(stats[STATS.index("tokens")])}
 
     def _micro_batch(self, step: int, micro: int) -> dict[str, torch.Tensor]:
-        positions = list(rank_positions(
-            step, micro, batch_size=self.config.batch_size, accumulation=self.config.accumulation, context=self.context
-        ))  # fmt: skip
+        if self.token_steps is not None:
+            positions = self.token_steps.positions(step, micro, accumulation=self.config.accumulation,
+                                                   context=self.context)  # fmt: skip
+        else:
+            positions = list(rank_positions(
+                step, micro, batch_size=self.config.batch_size, accumulation=self.config.accumulation,
+                context=self.context,
+            ))  # fmt: skip
         batch = self._collate(self.data, self._samples(iter(positions)))
         batch[SAMPLE_KEYS] = sample_keys(self.config.seed, positions, self.context.device)
         return batch
@@ -597,7 +642,9 @@ class _Trainer:
             "kind": RUN_KIND,
             "schedule": dataclasses.asdict(self.schedule),
             "global_batch": self.global_batch,
-            "data_position": step * self.global_batch,
+            "global_batch_tokens": self.global_batch_tokens,
+            "data_position": self._data_position(step),
+            "elapsed_s": self.elapsed_s,
             "world_size": context.world_size,
             "settings": self._settings(),
             "config": dataclasses.asdict(self.config),
@@ -625,7 +672,8 @@ class _Trainer:
 
 _RECORDED_OPTIONS = (
     "seed", "lr", "optimizer", "schedule", "weight_decay", "max_grad_norm", "shuffle", "steps", "save_every",
-    "keep_checkpoints", "eval_every", "eval_samples", "batch_size", "accumulation", "bf16", "max_time",
+    "keep_checkpoints", "eval_every", "eval_samples", "batch_size", "batch_tokens", "accumulation", "bf16",
+    "max_time",
 )  # fmt: skip
 
 
