@@ -160,3 +160,15 @@ def test_bad_max_time_values_are_one_line_errors(corpus, tmp_path, capsys, value
 def test_max_time_in_the_api_must_be_positive(corpus, tmp_path):
     with pytest.raises(ValueError, match="max_time must be greater than 0"):
         PretrainConfig(**_budgeted(corpus, tmp_path / "run", max_time=0))
+
+
+def test_warmup_share_sets_the_warm_up_of_the_resolved_count(corpus, tmp_path, one_second_steps):
+    options = _budgeted(corpus, tmp_path / "run", max_time=84.0, warmup_steps=None, warmup_share=0.1, steps=1000,
+                        save_every=1000)  # fmt: skip
+    pretrain(PretrainConfig(**options))
+    checkpoint = load_checkpoint(tmp_path / "run" / "checkpoints" / "step-00000084")
+    assert checkpoint.state["budget"]["warmup"] == 8 == round(0.1 * 84)
+    rates = [r["lr"] for r in _train_records(tmp_path / "run")]
+    assert rates[4:] == pytest.approx([LearningRateSchedule(5e-3, 84, 8)(s) for s in range(4, 84)])
+    with pytest.raises(ValueError, match="warmup_share"):
+        PretrainConfig(**{**options, "warmup_share": 1.5})
