@@ -94,25 +94,33 @@ def _shards(work: Path, name: str, settings: dict[str, Any], threads: int, *, he
         raise SystemExit(f"pretrain-data failed for {name}")
 
 
-def run_variant(work: Path, name: str, max_time: float, threads: int, eval_every: int) -> dict[str, Any]:
-    """Pretrain one variant for ``max_time`` seconds; its held-out curve against training seconds."""
+def pretrain_options(work: Path, name: str, output: Path, max_time: float, threads: int) -> dict[str, Any]:
+    """PretrainConfig keyword arguments of variant ``name`` for ``max_time`` training seconds (no evaluation or
+    checkpoints until the end: callers add them)."""
     variant = {**BASE, **VARIANTS[name]}
-    data = training_shards(work, variant, threads)
-    output = work / "runs" / name
     options = {
-        "data": str(data), "eval_data": str(work / "held_out"), "tokenizer": str(work / "tokenizer"),
+        "data": str(training_shards(work, variant, threads)), "tokenizer": str(work / "tokenizer"),
         "output": str(output), "model_config": json.dumps(MODEL), "max_time": max_time, "steps": 100000,
         "batch_size": variant["batch_size"], "lr": variant["lr"], "optimizer": variant["optimizer"],
-        "schedule": variant["schedule"], "eval_every": eval_every, "eval_samples": 1024, "eval_batch_size": 128,
-        "save_every": 100000, "threads": threads, "overwrite": True, "tensorboard": False, "plot": False,
-        "progress": False, "packed": variant.get("packed", True),
+        "schedule": variant["schedule"], "warmup_share": variant["warmup_share"], "save_every": 100000,
+        "threads": threads, "overwrite": True, "tensorboard": False, "plot": False, "progress": False,
+        "packed": variant.get("packed", True),
     }  # fmt: skip
     if "batch_tokens" in variant:
         options["batch_tokens"] = variant["batch_tokens"]
+    return options
+
+
+def run_variant(work: Path, name: str, max_time: float, threads: int, eval_every: int) -> dict[str, Any]:
+    """Pretrain one variant for ``max_time`` seconds; its held-out curve against training seconds."""
     from albertlite.train import PretrainConfig, pretrain
 
+    output = work / "runs" / name
+    options = pretrain_options(work, name, output, max_time, threads)
+    options.update(eval_data=str(work / "held_out"), eval_every=eval_every, eval_samples=1024, eval_batch_size=128)
     began = time.perf_counter()
-    pretrain(PretrainConfig(**options, warmup_share=variant["warmup_share"]))
+    pretrain(PretrainConfig(**options))
+    variant = {**BASE, **VARIANTS[name]}
     return _summary(name, variant, read_metrics(output / "metrics.jsonl"), time.perf_counter() - began)
 
 
@@ -154,25 +162,31 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(results: dict, path: Path) -> None:
+def plot_against_seconds(
+    panels: list[tuple[str, str]], series: list[tuple[str, list[dict]]], path: Path, legend_size: int = 7
+) -> None:
+    """One panel per (title, key), each series' points (``train_s`` and ``key``) against training seconds."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for row in results["variants"]:
-        times = [p["train_s"] for p in row["curve"]]
-        axes[0].plot(times, [p["mlm_loss"] for p in row["curve"]], "o-", markersize=3, label=row["variant"])
-        axes[1].plot(times, [p["mlm_acc"] for p in row["curve"]], "o-", markersize=3, label=row["variant"])
-    for axis, title in zip(axes, ("held-out MLM loss", "held-out MLM accuracy")):
-        axis.set_title(title)
+    figure, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
+    for axis, (title, key) in zip(axes[0], panels):
+        for label, points in series:
+            axis.plot([p["train_s"] for p in points], [p[key] for p in points], "o-", markersize=3, label=label)
+        axis.set_title(title, fontsize=9)
         axis.set_xlabel("training seconds")
         axis.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
+    axes[0][0].legend(fontsize=legend_size)
     figure.tight_layout()
     figure.savefig(path, dpi=90)
     plt.close(figure)
+
+
+def plot(results: dict, path: Path) -> None:
+    series = [(row["variant"], row["curve"]) for row in results["variants"]]
+    plot_against_seconds([("held-out MLM loss", "mlm_loss"), ("held-out MLM accuracy", "mlm_acc")], series, path)
 
 
 def main() -> None:

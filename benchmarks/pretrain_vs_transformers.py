@@ -34,7 +34,7 @@ import transformers
 
 from albertlite.train import PretrainConfig, pretrain
 from albertlite.train.checkpointing import list_checkpoints, load_checkpoint
-from albertlite.train.evaluation import evaluate_model, load_masked_lm, score_samples, summarize
+from albertlite.train.evaluation import evaluate_model, load_masked_lm, score_samples, summarize, text_samples
 from albertlite.train.metrics_log import read_metrics
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -93,7 +93,6 @@ def _hf_model(work: Path, seed: int) -> Any:
 
 
 def _hf_arguments(out: Path, lr: float, steps: int, threads: int) -> Any:
-    torch.set_num_threads(threads)
     return transformers.TrainingArguments(
         output_dir=str(out), max_steps=steps, per_device_train_batch_size=32, learning_rate=lr, weight_decay=0.01,
         warmup_steps=max(1, steps // 20), lr_scheduler_type="linear", optim="adamw_torch", save_strategy="no",
@@ -156,19 +155,9 @@ class SnapshotCallback(transformers.TrainerCallback):
 
 def run_albertlite(work: Path, budget_s: float, threads: int) -> list[dict[str, Any]]:
     """``pretrain --max-time`` on the chosen recipe, a checkpoint every few steps; snapshots at every 5%."""
-    variant = {**pretrain_recipes.BASE, **pretrain_recipes.VARIANTS[ALBERTLITE_RECIPE]}
-    data = pretrain_recipes.training_shards(work, variant, threads)
     output = work / "albertlite"
-    options = {
-        "data": str(data), "tokenizer": str(work / "tokenizer"), "output": str(output),
-        "model_config": json.dumps(pretrain_recipes.MODEL), "max_time": budget_s, "steps": 100000,
-        "batch_size": variant["batch_size"], "lr": variant["lr"], "optimizer": variant["optimizer"],
-        "schedule": variant["schedule"], "warmup_share": variant["warmup_share"], "save_every": 50,
-        "keep_checkpoints": 0, "threads": threads, "overwrite": True, "tensorboard": False, "plot": False,
-        "progress": False,
-    }  # fmt: skip
-    if "batch_tokens" in variant:
-        options["batch_tokens"] = variant["batch_tokens"]
+    options = pretrain_recipes.pretrain_options(work, ALBERTLITE_RECIPE, output, budget_s, threads)
+    options.update(save_every=50, keep_checkpoints=0)
     pretrain(PretrainConfig(**options))
     seconds = {r["step"]: r["elapsed_s"] for r in read_metrics(output / "metrics.jsonl") if r["split"] == "train"}
     saved = [step for step, _ in list_checkpoints(output / "checkpoints")]
@@ -215,21 +204,10 @@ def score(snapshots: list[dict[str, Any]], held_out: Path, pieces: list[dict[str
 
 def piece_samples(held_out: Path, tokenizer_dir: Path) -> list[dict[str, np.ndarray]]:
     """The held-out text's instances with single pieces masked (no whole words, no n-grams), a fixed seed."""
-    from albertlite.data.corpus import read_documents
-    from albertlite.data.pretraining import create_pretraining_instances
     from albertlite.tokenization_auto import load_tokenizer
 
-    instances = create_pretraining_instances(
-        read_documents([held_out]), load_tokenizer(str(tokenizer_dir)), max_seq_length=BLOCK, ngram=1,
-        do_whole_word_mask=False, max_predictions_per_seq=20, seed=12345,
-    )  # fmt: skip
-    return [
-        {"input_ids": i.input_ids.astype(np.int64), "token_type_ids": i.token_type_ids.astype(np.int64),
-         "masked_lm_positions": i.masked_lm_positions.astype(np.int64),
-         "masked_lm_labels": i.masked_lm_labels.astype(np.int64),
-         "sentence_order_label": np.array(i.sentence_order_label, dtype=np.int64)}
-        for i in instances
-    ]  # fmt: skip
+    return text_samples([held_out], load_tokenizer(str(tokenizer_dir)), max_seq_length=BLOCK, ngram=1,
+                        do_whole_word_mask=False)  # fmt: skip
 
 
 METRICS = {"mlm_loss": "whole-word n-gram masks (albertlite evaluate)", "piece_mlm_loss": "single-piece masks"}
@@ -294,24 +272,10 @@ def _at(points: list[dict[str, Any]], seconds: float, key: str) -> str:
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
     series = [(f"albertlite ({ALBERTLITE_RECIPE})", results["albertlite"])]
     series += [(f"transformers lr {lr}", points) for lr, points in results["transformers"].items()]
-    for axis, (key, title) in zip(axes, METRICS.items()):
-        for label, points in series:
-            axis.plot([p["train_s"] for p in points], [p[key] for p in points], "o-", markersize=3, label=label)
-        axis.set_title(f"held-out MLM loss, {title}", fontsize=9)
-        axis.set_xlabel("training seconds")
-        axis.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=90)
-    plt.close(figure)
+    panels = [(f"held-out MLM loss, {title}", key) for key, title in METRICS.items()]
+    pretrain_recipes.plot_against_seconds(panels, series, path, legend_size=8)
 
 
 def main() -> None:
@@ -321,6 +285,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/albertlite-pretrain-recipes"))
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)  # Trainer's steps run on torch's pool (albertlite's run sets it too)
     results: dict[str, Any] = {"machine": machine_info.machine(), "date": time.strftime("%Y-%m-%d")}
     results["corpus"] = pretrain_recipes.prepare(args.work, args.threads)
     results["budget_s"] = args.budget

@@ -182,6 +182,8 @@ def text_samples(
     masked_lm_prob: float = 0.15,
     max_predictions_per_seq: int = 20,
     seed: int = 12345,
+    ngram: int = 3,
+    do_whole_word_mask: bool = True,
 ) -> list[dict[str, np.ndarray]]:
     """Masked sentence-order instances of text files, built by the pretraining pipeline with seeded masks.
 
@@ -192,7 +194,8 @@ def text_samples(
         paths: text files, one sentence per line and a blank line between documents (``albertlite pretrain-data``'s
             "lines" format).
         tokenizer: the model's tokenizer.
-        max_seq_length / masked_lm_prob / max_predictions_per_seq / seed: as for ``albertlite pretrain-data``.
+        max_seq_length / masked_lm_prob / max_predictions_per_seq / seed / ngram / do_whole_word_mask: as for
+            :func:`~albertlite.data.pretraining.create_pretraining_instances`.
 
     Returns:
         Samples in the form ``PretrainingShards`` items have.
@@ -203,7 +206,7 @@ def text_samples(
     check_text_files(paths)
     instances = create_pretraining_instances(
         read_documents(paths), tokenizer, max_seq_length=max_seq_length, masked_lm_prob=masked_lm_prob,
-        max_predictions_per_seq=max_predictions_per_seq, seed=seed,
+        max_predictions_per_seq=max_predictions_per_seq, seed=seed, ngram=ngram, do_whole_word_mask=do_whole_word_mask,
     )  # fmt: skip
     samples = [_sample(instance) for instance in instances]
     if not samples:
