@@ -81,20 +81,6 @@ def test_auto_attention_times_nothing_under_deterministic_algorithms(monkeypatch
     assert attention_choice.chosen_modes() == {}
 
 
-@pytest.mark.parametrize("mode", ["auto", *attention_choice.ATTENTION_MODES])
-def test_attention_answers_in_the_residual_dtype_under_autocast(mode):
-    # pretraining evaluates under --bf16's autocast, where SDPA answers in bf16 and the fused projection needs fp32
-    attention_choice.forget_choices()
-    lengths = [7, 3, 12, 5]
-    packing = _varied_packing(lengths)
-    qkv = torch.randn(sum(lengths), 3 * 32, generator=torch.Generator().manual_seed(0))
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        context = _attention(_layer(), qkv, packing, mode)
-    assert context.dtype == torch.float32
-    torch.testing.assert_close(context, _attention(_layer(), qkv, packing, "loop"), atol=0.05, rtol=0.05)
-    attention_choice.forget_choices()
-
-
 def test_shape_classes_bucket_batch_length_and_padding():
     cpu = torch.device("cpu")
     assert attention_choice.shape_class([40, 20], torch.float32, cpu) == ("cpu", torch.float32, 2, 64, 3)

@@ -262,6 +262,44 @@ def test_bf16_pooled_output_close_to_fp32():
     assert float((pooled - reference).abs().max()) > 0  # really ran in bf16
 
 
+def _backends(kind: str):
+    """A make_linear that puts every GEMM on one backend, or alternates them (the timed choice can mix them)."""
+    turn = iter(range(10_000))
+
+    def make(weight, bias):
+        backend = ("aten", "mkldnn")[next(turn) % 2] if kind == "mixed" else kind
+        if backend == "mkldnn" and not gemm._mkldnn_usable(weight):
+            pytest.skip("oneDNN linear is not available here")
+        return gemm.Linear(weight, bias, backend)
+
+    return make
+
+
+@pytest.mark.parametrize("attention", ["loop", "padded"])
+@pytest.mark.parametrize("backends", ["aten", "mkldnn", "mixed"])
+def test_inside_bf16_autocast_runs_in_bf16_and_stays_close(backends, attention, monkeypatch):
+    # Pretraining's held-out evaluation under --bf16 calls the model inside torch.autocast: the fused GEMMs must not
+    # see autocast's per-op casts (a bf16 activation against a float32 bias), and the call computes in bf16.
+    monkeypatch.setattr(packed, "make_linear", _backends(backends))
+    model = _model("AlbertForPreTraining", "groups_inner", num_hidden_layers=4)
+    model.fast_options = packed.FastOptions(attention=attention)
+    batch = _batch(model.config, batch=5, seq_len=13, seed=1)
+    with torch.no_grad():
+        reference = model(**batch).prediction_logits
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            autocast = model(**batch)
+        explicit = optimize(model, dtype=torch.bfloat16)
+        explicit.fast_options = packed.FastOptions(compute_dtype=torch.bfloat16, attention=attention)
+        bf16 = explicit(**batch).prediction_logits
+    mask = batch["attention_mask"].bool()
+    logits = autocast.prediction_logits
+    assert float((logits.float() - bf16.float()).abs().max()) <= 1e-2 * float(bf16.abs().max())
+    cosine = torch.nn.functional.cosine_similarity(logits[mask].float(), reference[mask], dim=-1)
+    assert float(cosine.min()) >= 0.99, cosine
+    assert float((logits.float() - reference).abs().max()) > 0  # really ran in bf16
+    assert autocast.sop_logits.shape == (5, 2)
+
+
 def _op_counts(model, batch) -> dict[str, int]:
     """How often each op runs in one warm call (the first call prepares weights and times kernels)."""
     with torch.no_grad():

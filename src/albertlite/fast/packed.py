@@ -13,6 +13,7 @@ D head size, Lmax longest real length.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import weakref
 from collections.abc import Callable
@@ -147,26 +148,36 @@ class FastEncoder:
         self.pooler = _linear([model.pooler], self.dtype) if model.pooler is not None else None
 
 
-_ENCODERS: weakref.WeakKeyDictionary[nn.Module, tuple[tuple, FastEncoder]] = weakref.WeakKeyDictionary()
+# model -> options -> (parameter signature, encoder): a model evaluated both inside and outside autocast keeps both.
+_ENCODERS: weakref.WeakKeyDictionary[nn.Module, dict[FastOptions, tuple[tuple, FastEncoder]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def _signature(model: nn.Module, options: FastOptions) -> tuple:
+def _signature(model: nn.Module) -> tuple:
     # data_ptr and _version change on reassignment and on in-place updates (optimizer steps, load_state_dict).
     # Tensors made under torch.inference_mode keep no version counter: only their storage is checked.
-    return (
-        options,
-        *((p.data_ptr(), -1 if p.is_inference() else p._version, p.dtype, p.device) for p in model.parameters()),
-    )
+    return tuple((p.data_ptr(), -1 if p.is_inference() else p._version, p.dtype, p.device) for p in model.parameters())
 
 
-def fast_encoder(model: nn.Module) -> FastEncoder:
-    """The prepared weights of ``model``, rebuilt when its parameters or options changed."""
+def call_options(model: nn.Module, device: torch.device) -> FastOptions:
+    """The model's options for a call made now: inside ``torch.autocast`` (pretraining's held-out evaluation under
+    ``--bf16``) and with no compute dtype of its own, the fast path computes in the autocast dtype."""
     options = getattr(model, "fast_options", None) or FastOptions()
-    signature = _signature(model, options)
-    cached = _ENCODERS.get(model)
+    if options.compute_dtype is None and torch.is_autocast_enabled(device.type):
+        options = dataclasses.replace(options, compute_dtype=torch.get_autocast_dtype(device.type))
+    return options
+
+
+def fast_encoder(model: nn.Module, options: FastOptions | None = None) -> FastEncoder:
+    """The prepared weights of ``model`` for ``options`` (default: the model's), rebuilt when its parameters changed."""
+    options = options or getattr(model, "fast_options", None) or FastOptions()
+    signature = _signature(model)
+    by_options = _ENCODERS.setdefault(model, {})
+    cached = by_options.get(options)
     if cached is None or cached[0] != signature:
         cached = (signature, FastEncoder(model, options))
-        _ENCODERS[model] = cached
+        by_options[options] = cached
     return cached[1]
 
 
@@ -328,15 +339,7 @@ def _attention_kernels(layer: FastLayer, qkv: torch.Tensor, packing: Packing) ->
 
 
 def _attention(layer: FastLayer, qkv: torch.Tensor, packing: Packing, mode: str) -> torch.Tensor:
-    """The (T, H) context of every token, in ``qkv``'s dtype.
-
-    Under an enclosing ``torch.autocast`` (pretraining's held-out evaluation under ``--bf16``) SDPA answers in the
-    autocast dtype, while the fused output projection needs the residual stream's: the context is cast back.
-    """
-    return _attention_any_dtype(layer, qkv, packing, mode).to(qkv.dtype)
-
-
-def _attention_any_dtype(layer: FastLayer, qkv: torch.Tensor, packing: Packing, mode: str) -> torch.Tensor:
+    """The (T, H) context of every token, in ``qkv``'s dtype."""
     if packing.batch == 0:  # an empty batch: no token, nothing to attend (and no lengths to choose a kernel by)
         return qkv.new_zeros(0, layer.heads * layer.head_size)
     if mode == "auto" and torch.are_deterministic_algorithms_enabled():
@@ -378,7 +381,24 @@ def packed_forward(
     Returns:
         The same output as the plain path, with zeros at padded positions of the (B, S, H) tensors.
     """
-    encoder = fast_encoder(model)
+    # The fast path chooses its own dtypes: autocast's per-op casts would mix dtypes inside its fused GEMMs (a bf16
+    # activation against a float32 bias), so it computes in the autocast dtype with autocast off.
+    encoder = fast_encoder(model, call_options(model, input_ids.device))
+    with torch.autocast(input_ids.device.type, enabled=False):
+        return _packed_forward(
+            model, encoder, input_ids, attention_mask, token_type_ids, position_ids, output_hidden_states
+        )
+
+
+def _packed_forward(
+    model: nn.Module,
+    encoder: FastEncoder,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    token_type_ids: torch.Tensor | None,
+    position_ids: torch.Tensor | None,
+    output_hidden_states: bool,
+) -> BaseModelOutputWithPooling:
     batch, seq_len = input_ids.shape
     packing = pack(attention_mask, batch, seq_len, input_ids.device)
     embedded = _embed(model, packing, input_ids, token_type_ids, position_ids)  # (T, E)
