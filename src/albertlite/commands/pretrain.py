@@ -30,6 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add = parser.add_argument
     add("--config", metavar="FILE", help="JSON file of options (keys mirror these flags).")
+    add(
+        "--recipe",
+        metavar="NAME",
+        help="Start from a named recipe's settings (small-cpu: a 4-layer, 128-wide model learning the most in "
+        "minutes on a few cores; give --max-time); --config and flags override it. See docs/pretraining.md.",
+    )
     add("--data", metavar="DIR", help="Training shards (albertlite pretrain-data).")
     add("--tokenizer", metavar="DIR", help="The tokenizer the shards were built with; copied into --output.")
     add(
@@ -116,7 +122,7 @@ def build_config(args: argparse.Namespace) -> Any:
         if key in _NEGATED_FLAGS:
             if value:
                 values[_NEGATED_FLAGS[key]] = False
-        elif key in fields:
+        elif key in fields or key == "recipe":
             values[key] = value
     if isinstance(values.get("max_time"), str):  # the flag's "10m" (a --config file gives seconds)
         from albertlite.train.budget import parse_duration

@@ -23,13 +23,16 @@ _TYPES = {"int": numbers.Integral, "float": numbers.Real, "bool": bool, "str": (
 _TYPE_NAMES = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "a string", "None": "null"}
 
 
-def read_options(path: str | os.PathLike, settings: type, what: str) -> dict[str, Any]:
+def read_options(
+    path: str | os.PathLike, settings: type, what: str, extra: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     """The options a JSON file holds for the dataclass ``settings``, keys as field names.
 
     Args:
         path: the file.
         settings: the dataclass whose fields the keys name.
         what: what the options are, for messages ("pretraining options").
+        extra: keys accepted beside the fields (``recipe``, which ``from_dict`` resolves).
 
     Raises:
         ValueError: the file is not UTF-8 or not a JSON object, a key is unknown or a value of the wrong type.
@@ -43,7 +46,7 @@ def read_options(path: str | os.PathLike, settings: type, what: str) -> dict[str
     if not isinstance(values, dict):
         raise ValueError(f"{path} must hold a JSON object of {what}")
     options = {key.replace("-", "_"): value for key, value in values.items()}
-    names = {f.name for f in dataclasses.fields(settings)}
+    names = {f.name for f in dataclasses.fields(settings)} | extra
     if set(options) - names:
         raise unknown_keys_error(str(path), set(options) - names, names)
     check_option_types(settings, options, str(path))

@@ -63,6 +63,7 @@ from albertlite.train.evaluation import (
     write_unigram_counts,
 )
 from albertlite.train.metrics_log import CURVES_FILE, METRICS_FILE, MetricsLogger, plot_curves, read_metrics
+from albertlite.train.pretrain_recipes import get_pretrain_recipe
 from albertlite.train.sample_dropout import key_dropout_per_sample, sample_dropout, sample_keys
 from albertlite.validation import check_number, unknown_keys_error
 
@@ -215,9 +216,17 @@ class PretrainConfig:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> PretrainConfig:
-        """Build from a mapping whose keys are field names (dashes allowed); unknown keys are an error."""
+        """Build from a mapping whose keys are field names (dashes allowed); unknown keys are an error.
+
+        A ``recipe`` key names a :mod:`~albertlite.train.pretrain_recipes` recipe whose settings the other keys
+        override."""
         names = {f.name for f in dataclasses.fields(cls)}
         normalised = {key.replace("-", "_"): value for key, value in values.items()}
+        recipe = normalised.pop("recipe", None)
+        if recipe is not None:
+            if not isinstance(recipe, str):
+                raise ValueError(f"recipe must be a recipe's name, got {recipe!r}")
+            normalised = {**get_pretrain_recipe(recipe).settings, **normalised}
         if set(normalised) - names:
             raise unknown_keys_error("pretraining options", set(normalised) - names, names)
         return cls(**normalised)
@@ -679,4 +688,4 @@ _RECORDED_OPTIONS = (
 
 def read_options(path: str | os.PathLike) -> dict[str, Any]:
     """The options in a JSON file for :meth:`PretrainConfig.from_dict` (keys with dashes or underscores)."""
-    return options.read_options(path, PretrainConfig, "pretraining options")
+    return options.read_options(path, PretrainConfig, "pretraining options", extra=frozenset({"recipe"}))
