@@ -54,6 +54,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "mask-20": {"masked_lm_prob": 0.2},
     "short-0": {"short_seq_prob": 0.0},
     "short-30": {"short_seq_prob": 0.3},
+    # from the best single change (16 instances per step), one more setting at a time
+    "batch-8": {"batch_size": 8},
+    "b16-lr-5e-3": {"batch_size": 16, "lr": 5e-3},
+    "b16-mask-20": {"batch_size": 16, "masked_lm_prob": 0.2},
+    "b16-short-30": {"batch_size": 16, "short_seq_prob": 0.3},
 }
 
 

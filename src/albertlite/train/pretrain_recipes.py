@@ -62,7 +62,7 @@ PRETRAIN_RECIPES: dict[str, PretrainRecipe] = {
             settings={
                 "model_config": json.dumps(SMALL_MODEL),
                 "batch_size": 16,
-                "lr": 1e-2,
+                "lr": 5e-3,
                 "optimizer": "lamb",
                 "schedule": "linear",
                 "warmup_share": 0.05,
