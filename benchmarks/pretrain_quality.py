@@ -27,16 +27,9 @@ from pathlib import Path
 from albertlite.cli import main as albertlite_cli
 from albertlite.data.sentences import split_sentences
 from albertlite.tokenizer_training import train_tokenizer
+from albertlite.train.pretrain_recipes import SMALL_MODEL
 
-MODEL = {
-    "base": "albert-base-v2",
-    "embedding_size": 128,
-    "hidden_size": 128,
-    "num_hidden_layers": 4,
-    "num_attention_heads": 2,
-    "intermediate_size": 512,
-    "max_position_embeddings": 128,
-}
+MODEL = SMALL_MODEL  # the small-cpu recipe's model
 MIN_WORDS = 6  # shorter docstrings ("Return self.") teach little
 SKIPPED_DIRS = {"site-packages", "test", "tests", "idlelib", "lib2to3", "__pycache__"}
 

@@ -148,16 +148,16 @@ class FastEncoder:
         self.pooler = _linear([model.pooler], self.dtype) if model.pooler is not None else None
 
 
-# model -> options -> (parameter signature, encoder): a model evaluated both inside and outside autocast keeps both.
-_ENCODERS: weakref.WeakKeyDictionary[nn.Module, dict[FastOptions, tuple[tuple, FastEncoder]]] = (
-    weakref.WeakKeyDictionary()
-)
+_ENCODERS: weakref.WeakKeyDictionary[nn.Module, tuple[tuple, FastEncoder]] = weakref.WeakKeyDictionary()
 
 
-def _signature(model: nn.Module) -> tuple:
+def _signature(model: nn.Module, options: FastOptions) -> tuple:
     # data_ptr and _version change on reassignment and on in-place updates (optimizer steps, load_state_dict).
     # Tensors made under torch.inference_mode keep no version counter: only their storage is checked.
-    return tuple((p.data_ptr(), -1 if p.is_inference() else p._version, p.dtype, p.device) for p in model.parameters())
+    return (
+        options,
+        *((p.data_ptr(), -1 if p.is_inference() else p._version, p.dtype, p.device) for p in model.parameters()),
+    )
 
 
 def call_options(model: nn.Module, device: torch.device) -> FastOptions:
@@ -169,15 +169,13 @@ def call_options(model: nn.Module, device: torch.device) -> FastOptions:
     return options
 
 
-def fast_encoder(model: nn.Module, options: FastOptions | None = None) -> FastEncoder:
-    """The prepared weights of ``model`` for ``options`` (default: the model's), rebuilt when its parameters changed."""
-    options = options or getattr(model, "fast_options", None) or FastOptions()
-    signature = _signature(model)
-    by_options = _ENCODERS.setdefault(model, {})
-    cached = by_options.get(options)
+def fast_encoder(model: nn.Module, options: FastOptions) -> FastEncoder:
+    """The prepared weights of ``model`` for ``options``, rebuilt when its parameters or the options changed."""
+    signature = _signature(model, options)
+    cached = _ENCODERS.get(model)
     if cached is None or cached[0] != signature:
         cached = (signature, FastEncoder(model, options))
-        by_options[options] = cached
+        _ENCODERS[model] = cached
     return cached[1]
 
 
@@ -385,38 +383,24 @@ def packed_forward(
     # activation against a float32 bias), so it computes in the autocast dtype with autocast off.
     encoder = fast_encoder(model, call_options(model, input_ids.device))
     with torch.autocast(input_ids.device.type, enabled=False):
-        return _packed_forward(
-            model, encoder, input_ids, attention_mask, token_type_ids, position_ids, output_hidden_states
+        batch, seq_len = input_ids.shape
+        packing = pack(attention_mask, batch, seq_len, input_ids.device)
+        embedded = _embed(model, packing, input_ids, token_type_ids, position_ids)  # (T, E)
+        residual_dtype = embedded.dtype
+        # The residual stream stays in the compute dtype from layer to layer: the residual adds run in the GEMMs' output
+        # pass, and LayerNorm (float32 weights) normalizes in float32 internally, with no conversion op in between.
+        x = encoder.mapping_in(embedded.to(encoder.dtype))  # (T, H)
+        states = [x.to(residual_dtype)] if output_hidden_states else None
+        for layer in encoder.layers:
+            x = _run_layer(layer, x, packing, encoder.options.attention)
+            if states is not None:
+                states.append(x.to(residual_dtype))
+        pooled = None
+        if encoder.pooler is not None:
+            first = x[torch.tensor(packing.offsets[:-1], dtype=torch.long, device=x.device)]  # (B, H): each row's 1st
+            pooled = torch.tanh(encoder.pooler(first)).to(residual_dtype)
+        return BaseModelOutputWithPooling(
+            last_hidden_state=_scatter(packing, x.to(residual_dtype)),
+            pooler_output=pooled,
+            hidden_states=None if states is None else tuple(_scatter(packing, s) for s in states),
         )
-
-
-def _packed_forward(
-    model: nn.Module,
-    encoder: FastEncoder,
-    input_ids: torch.Tensor,
-    attention_mask: torch.Tensor | None,
-    token_type_ids: torch.Tensor | None,
-    position_ids: torch.Tensor | None,
-    output_hidden_states: bool,
-) -> BaseModelOutputWithPooling:
-    batch, seq_len = input_ids.shape
-    packing = pack(attention_mask, batch, seq_len, input_ids.device)
-    embedded = _embed(model, packing, input_ids, token_type_ids, position_ids)  # (T, E)
-    residual_dtype = embedded.dtype
-    # The residual stream stays in the compute dtype from layer to layer: the residual adds run in the GEMMs' output
-    # pass, and LayerNorm (float32 weights) normalizes in float32 internally, with no conversion op in between.
-    x = encoder.mapping_in(embedded.to(encoder.dtype))  # (T, H)
-    states = [x.to(residual_dtype)] if output_hidden_states else None
-    for layer in encoder.layers:
-        x = _run_layer(layer, x, packing, encoder.options.attention)
-        if states is not None:
-            states.append(x.to(residual_dtype))
-    pooled = None
-    if encoder.pooler is not None:
-        first = x[torch.tensor(packing.offsets[:-1], dtype=torch.long, device=x.device)]  # (B, H): each row's 1st
-        pooled = torch.tanh(encoder.pooler(first)).to(residual_dtype)
-    return BaseModelOutputWithPooling(
-        last_hidden_state=_scatter(packing, x.to(residual_dtype)),
-        pooler_output=pooled,
-        hidden_states=None if states is None else tuple(_scatter(packing, s) for s in states),
-    )
