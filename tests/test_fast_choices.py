@@ -130,3 +130,4 @@ def test_info_fast_path_prints_what_runs(capsys):
     assert "attention  float32, 16 varied sequences (10-87 tokens): " in out
     mode = out.split("attention  float32, 16 varied sequences (10-87 tokens): ")[1].split()[0]
     assert mode in attention_choice.ATTENTION_MODES
+    assert "bf16       recipes train " in out

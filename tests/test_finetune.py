@@ -166,15 +166,32 @@ def test_recipes_follow_the_paper():
 
 
 @pytest.mark.parametrize("flags", ["avx512f avx512_bf16", "avx512f amx_bf16 amx_tile", "avx2 avx512f avx512_vnni"])
-def test_recipes_train_in_bf16_where_the_cpu_has_bf16_arithmetic(flags, monkeypatch):
+@pytest.mark.parametrize("rates", [(240.0, 700.0), (243.0, 142.0)])  # fp32, bf16 GFLOP/s: AMX-like; no bf16 gain
+def test_recipes_train_in_bf16_where_bf16_arithmetic_measures_faster(flags, rates, monkeypatch):
     from albertlite import devices
 
     monkeypatch.setattr(devices, "_cpu_flags", lambda: set(flags.split()))
+    monkeypatch.setattr(devices, "cpu_gemm_rates", lambda: rates)
     native = "bf16" in flags
     assert devices.native_bf16(torch.device("cpu")) is native
-    assert ft.FinetuneSettings.from_recipe("mrpc", device="cpu").bf16 is native
+    faster = native and rates[1] >= devices.BF16_MIN_SPEEDUP * rates[0]
+    assert devices.bf16_pays_off(torch.device("cpu")) is faster
+    assert ft.FinetuneSettings.from_recipe("mrpc", device="cpu").bf16 is faster
     assert ft.FinetuneSettings.from_recipe("mrpc", device="cpu", bf16=False).bf16 is False  # --no-bf16
     assert ft.FinetuneSettings().bf16 is False  # without a recipe: off
+    from albertlite.fast.machine_report import bf16_line  # what `albertlite info --fast-path` says about it
+
+    expected = "under bf16 autocast" if faster else ("in float32: a 512x768x3072" if native else "reports no bf16")
+    assert expected in bf16_line()
+
+
+def test_cpu_gemm_rates_are_measured_once():
+    from albertlite import devices
+
+    devices.cpu_gemm_rates.cache_clear()
+    fp32, bf16 = devices.cpu_gemm_rates()
+    assert fp32 > 0 and bf16 > 0
+    assert devices.cpu_gemm_rates() == (fp32, bf16)  # cached: one measurement per process
 
 
 def test_cpu_flags_come_from_cpuinfo_never_the_vendor(tmp_path, monkeypatch):

@@ -38,7 +38,7 @@ from albertlite.checkpoints.run_dir import (
 )
 from albertlite.config import AlbertConfig
 from albertlite.data.masking import NgramMasker
-from albertlite.devices import native_bf16, resolve_device
+from albertlite.devices import bf16_pays_off, resolve_device
 from albertlite.inference.forward import forward_features
 from albertlite.inference.pipelines import default_max_length
 from albertlite.optim import LearningRateSchedule, build_optimizer, clip_grad_norm
@@ -107,7 +107,7 @@ class FinetuneSettings:
             the real tokens) for text classification and multiple choice (None keeps the checkpoint's).
         group_by_length: batches of similar lengths.
         bf16: bfloat16 autocast for forward and loss (:meth:`from_recipe` turns it on where the device has bf16
-            arithmetic, :func:`albertlite.devices.native_bf16`).
+            arithmetic that measures faster than float32, :func:`albertlite.devices.bf16_pays_off`).
         eval_batch_size: batch size for evaluation.
         metric: the validation metric that picks the best epoch (the task default when None).
         early_stopping_patience: stop after this many epochs without improvement (None: never).
@@ -200,8 +200,8 @@ class FinetuneSettings:
         device = resolve_device(overrides.get("device"), name="device", default="auto")
         base = {
             # the recipes train ALBERT-base or larger, where bf16 autocast is about 2x faster and learns the same
-            # (docs/finetuning.md, "bf16"); only where the device has bf16 arithmetic
-            "bf16": native_bf16(device),
+            # (docs/finetuning.md, "bf16"); only where the device has bf16 arithmetic that measures faster
+            "bf16": bf16_pays_off(device),
             "learning_rate": recipe.learning_rate,
             "batch_size": recipe.batch_size,
             "max_steps": recipe.max_steps,
