@@ -151,7 +151,7 @@ def pretrain_speed(rounds: int, steps: int) -> dict:
     from albertlite.train.pretrain import pretrain
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = demo.DemoSettings(output=Path(tmp))
+        settings = demo.DemoSettings(output=Path(tmp), pretrain_time=None)
         corpus = demo.build_corpus(Path(tmp) / "corpus", settings)
         manifest = demo.pretraining_data(corpus, settings)
         modes = {"padded (--no-packed)": (False, False), "packed on every padded batch": (True, True),
@@ -160,13 +160,14 @@ def pretrain_speed(rounds: int, steps: int) -> dict:
         for _ in range(rounds):
             for name, (packed, always) in modes.items():
                 config = demo.pretrain_config(settings, steps=steps, packed=packed, progress=False, save_every=steps,
-                                              output=str(Path(tmp) / "run"))  # fmt: skip
+                                              output=str(Path(tmp) / "run"), eval_data=None, plot=False)  # fmt: skip
                 with unthresholded() if always else contextlib.nullcontext():
                     history = pretrain(config).history
                 rates = [r["tokens_per_s"] for r in history if r.get("split") == "train"][10:]
                 speeds[name].append(float(statistics.median(rates)))
-    real = manifest["num_tokens"] / (manifest["num_instances"] * settings.max_seq_length)
-    return {"model": demo.DEMO_MODEL, "batch": settings.pretrain_batch, "max_seq_length": settings.max_seq_length,
+    length = demo.RECIPE.data["max_seq_length"]
+    real = manifest["num_tokens"] / (manifest["num_instances"] * length)
+    return {"model": demo.DEMO_MODEL, "batch": demo.RECIPE.settings["batch_size"], "max_seq_length": length,
             "steps_per_run": steps, "real_fraction": real,
             "tokens_per_s": {name: statistics.median(v) for name, v in speeds.items()}}  # fmt: skip
 

@@ -44,7 +44,7 @@ def run(settings: demo.DemoSettings, shape: str, steps: int, seed: int, bf16: bo
     config = demo.pretrain_config(
         settings, model_config=json.dumps(SHAPES[shape]), steps=steps, batch_size=BATCH[shape],
         lr=LEARNING_RATES[shape], warmup_steps=max(1, steps // 10), seed=seed, bf16=bf16, progress=False,
-        save_every=steps, output=str(out),
+        save_every=steps, output=str(out), max_time=None, eval_data=None, plot=False,
     )  # fmt: skip
     history = [r for r in pretrain(config).history if r.get("split") == "train"]
     return {"loss": [r["loss"] for r in history],
@@ -114,7 +114,7 @@ def main() -> None:
     results: dict = {"machine": machine_info.machine(), "date": time.strftime("%Y-%m-%d"), "shapes": {}}
     curves = {}
     with tempfile.TemporaryDirectory() as tmp:
-        settings = demo.DemoSettings(output=Path(tmp))
+        settings = demo.DemoSettings(output=Path(tmp), pretrain_time=None)
         demo.pretraining_data(demo.build_corpus(Path(tmp) / "corpus", settings), settings)
         for shape in args.shapes:
             steps = dict(zip(SHAPES, args.steps))[shape]

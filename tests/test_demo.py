@@ -47,6 +47,7 @@ def test_demo_runs_end_to_end(tmp_path):
             assert row[start]["accuracy_per_seed"][0] == round(results["best"], 4), (start, row)
             assert json.loads((folder / name / "task.json").read_text())["metrics"]["accuracy"] == results["best"]
     assert len(figures["fill_mask"]) == 3 and all(len(words) == 5 for _, words in figures["fill_mask"])
+    check_held_out_figures(out, figures["pretraining"])
     for directory in ("pretrained", "finetuned", "finetuned-from-scratch", "3-per-class/finetuned", "tokenizer"):
         assert (out / directory / "config.json").is_file() or (out / directory / "spiece.model").is_file()
     from albertlite import AlbertForSequenceClassification
@@ -55,6 +56,34 @@ def test_demo_runs_end_to_end(tmp_path):
     model = AlbertForSequenceClassification.from_pretrained(out / "finetuned")
     assert len(model.config.id2label) == 6
     assert model.config.classifier_pooling == "mean"  # the demo's head, saved with the model
+
+
+def check_held_out_figures(out, figures):
+    """The printed held-out figures are those of the saved model on documents it never trained on."""
+    from albertlite.demo import RECIPE, score_masked_words
+    from albertlite.tokenization_auto import load_tokenizer
+    from albertlite.train.evaluation import evaluate_model
+
+    assert figures["steps"] == 3
+    held_out = out / "data" / "held_out.txt"
+    documents = [d for d in held_out.read_text().split("\n\n") if d.strip()]
+    trained_on = set((out / "data" / "corpus.txt").read_text().split("\n\n"))
+    assert documents and not trained_on & set(documents)
+    again = evaluate_model(out / "pretrained", [held_out], max_seq_length=RECIPE.data["max_seq_length"],
+                           max_predictions_per_seq=RECIPE.data["max_predictions_per_seq"], seed=0)  # fmt: skip
+    for key in ("instances", "masked", "mlm_acc", "mlm_loss", "unigram_mlm_loss", "sop_acc"):
+        assert figures[key] == pytest.approx(again[key], rel=1e-6), key
+    assert figures["mlm_loss"] > figures["unigram_mlm_loss"]  # 3 steps: not yet better than counting pieces
+    # the masked words: drawn from held-out sentences before pretraining, one single-piece word each
+    probe = [json.loads(line) for line in (out / "data" / "masked_words.jsonl").read_text().splitlines()]
+    assert len(probe) == figures["masked_words"]["words"] == 200
+    tokenizer = load_tokenizer(str(out / "tokenizer"))
+    text = held_out.read_text()
+    for row in probe:
+        assert row["text"].split().count("[MASK]") == 1
+        assert row["text"].replace("[MASK]", row["word"]) in text
+        assert tokenizer(row["word"], add_special_tokens=False)["input_ids"] == [row["token"]]
+    assert score_masked_words(out / "pretrained", probe) == figures["masked_words"]
 
 
 @pytest.mark.slow
@@ -96,3 +125,19 @@ def test_demo_fine_tunes_a_hub_model_instead_of_pretraining(tmp_path):
     scratch = embeddings(AlbertForSequenceClassification.from_pretrained(out / "finetuned-from-scratch"))
     assert tuned.shape == scratch.shape == start.shape
     assert np.abs(tuned - start).mean() < 0.1 * np.abs(scratch - start).mean()
+
+
+def test_demo_pretraining_budget_from_its_flags(capsys):
+    from albertlite.demo import DemoSettings, main, pretraining_budget
+
+    assert pretraining_budget(None, None) == (DemoSettings.pretrain_steps, DemoSettings.pretrain_time)
+    assert pretraining_budget("90s", None) == (DemoSettings.pretrain_steps, 90.0)
+    assert pretraining_budget(None, 3) == (3, None)
+    assert pretraining_budget("1m", 50) == (50, 60.0)
+    for time_budget, steps in (("soon", None), ("-5", None), (None, 0)):
+        with pytest.raises(ValueError, match="--pretrain-"):
+            pretraining_budget(time_budget, steps)
+    with pytest.raises(SystemExit) as exited:
+        main(["--pretrain-time", "soon"])
+    assert exited.value.code == 2
+    assert "--pretrain-time must be a duration" in capsys.readouterr().err

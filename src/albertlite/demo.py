@@ -1,10 +1,13 @@
-"""``make demo``: the whole ALBERT path on a laptop CPU, offline, in about ten minutes (two cores).
+"""``make demo``: the whole ALBERT path on a laptop CPU, offline, in about thirteen minutes (two cores).
 
 1. Corpus: the documentation that ships with Python (every standard-library docstring, and the language
-   reference topics behind ``help()``), split into sentences, one document per docstring.
+   reference topics behind ``help()``), split into sentences, one document per module; a seeded share of the
+   documents is held out of pretraining to score it, with 200 masked words drawn from them before anything trains.
 2. Vocabulary: a SentencePiece unigram model trained the ALBERT way (``train_tokenizer``).
-3. Pretraining: sentence-order pairs with n-gram masking (``write_pretraining_shards``), then a small
-   ALBERT pretrained with LAMB on masked-LM + sentence-order prediction (``pretrain``).
+3. Pretraining: sentence-order pairs with n-gram masking (``write_pretraining_shards``), then a small ALBERT
+   pretrained on masked-LM + sentence-order prediction with the ``small-cpu`` recipe for a fixed time budget
+   (``pretrain``), scored on the held-out documents (``evaluate_model``: masked-LM loss and accuracy against a
+   unigram model of the training text, sentence order) and on the masked words (is the word in the top 5?).
 4. Fine-tuning: "which module does this docstring sentence come from?" (a few modules, sentences held out
    of pretraining for validation), from the pretrained weights and from the same architecture randomly
    initialised, with few labels (20 sentences per module) and with all of them (80), to measure what
@@ -39,6 +42,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from albertlite.train.pretrain_recipes import get_pretrain_recipe
+
 if TYPE_CHECKING:
     from albertlite.train.pretrain import PretrainConfig
 
@@ -51,12 +56,13 @@ _SKIP_MODULES = frozenset(
 )
 # the fine-tuning task: label = the module a sentence comes from (distinct topics, enough sentences each)
 TASK_MODULES = ("logging", "difflib", "statistics", "ipaddress", "tarfile", "ssl")
-# small enough that nine minutes on two cores buy 8M tokens of pretraining (a 256-wide model sees a third
-# as many and fine-tuned worse than from scratch; after 2000 steps pretraining helped only with all labels)
-DEMO_MODEL = {
-    "base": "albert-base-v2", "embedding_size": 128, "hidden_size": 128, "num_hidden_layers": 4,
-    "num_attention_heads": 2, "intermediate_size": 512, "max_position_embeddings": 64,
-}  # fmt: skip
+# the pretraining settings: the recipe measured for minutes of CPU (its 4-layer, 128-wide model; a 256-wide one
+# sees a third as many tokens in the same time and fine-tuned worse than from scratch)
+RECIPE = get_pretrain_recipe("small-cpu")
+DEMO_MODEL = json.loads(RECIPE.settings["model_config"])
+EVAL_EVERY = 500  # held-out evaluations during pretraining (512 instances each): the curve in curves.png
+HELD_OUT_SHARE = 0.04  # of the documents outside the task's modules: scored, never trained on
+PROBE_WORDS = 200
 FILL_MASK_SENTENCES = (
     "Return the [MASK] of the file.",
     "If the [MASK] is not found, raise an error.",
@@ -72,10 +78,8 @@ class DemoSettings:
         output: where everything is written.
         model: a Hub id or directory to fine-tune instead of pretraining one.
         vocab_size: SentencePiece pieces.
-        max_seq_length: pretraining sequence length.
-        pretrain_steps: LAMB steps of pretraining.
-        pretrain_batch: sequences per step.
-        pretrain_lr: LAMB's peak learning rate.
+        pretrain_time: seconds of pretraining steps (the recipe's budget; None: ``pretrain_steps`` steps).
+        pretrain_steps: with ``pretrain_time``, the most steps; without, the steps.
         finetune_epochs: epochs of each fine-tuning run.
         finetune_lr: AdamW's peak learning rate in fine-tuning (the same for both starting points).
         train_per_class / eval_per_class: sentences per module for fine-tuning and validation.
@@ -84,16 +88,13 @@ class DemoSettings:
         classifier_pooling: "mean" or "cls" for the classification head (see the module docstring).
         threads: torch threads (None: torch's default).
         seed: the seed of every random choice.
-        ngram: longest masked span in words, whole-word masking when above 1 (the authors': 3).
     """
 
     output: Path = Path("demo_output")
     model: str | None = None
     vocab_size: int = 4000
-    max_seq_length: int = 64
-    pretrain_steps: int = 4000
-    pretrain_batch: int = 32
-    pretrain_lr: float = 5e-3
+    pretrain_time: float | None = 600.0
+    pretrain_steps: int = 100_000
     finetune_epochs: int = 12
     finetune_lr: float = 1e-3
     train_per_class: int = 80
@@ -103,7 +104,6 @@ class DemoSettings:
     classifier_pooling: str = "mean"
     threads: int | None = None
     seed: int = 0
-    ngram: int = 3
 
 
 # --------------------------------------------------------------------------- corpus
@@ -178,17 +178,23 @@ def _docstrings(module: Any, seen: set[str]) -> Iterator[str]:
 
 @dataclass
 class Corpus:
-    """The demo's text: the pretraining file and the module-classification examples."""
+    """The demo's text: the pretraining file, the held-out documents and the module-classification examples."""
 
     pretrain_file: Path
+    held_out_file: Path
     train: list[dict[str, str]]
     validation: list[dict[str, str]]
     documents: int
     sentences: int
+    held_out_documents: int
 
 
 def build_corpus(directory: Path, settings: DemoSettings) -> Corpus:
-    """Write corpus.txt (validation sentences left out) and the fine-tuning examples."""
+    """Write corpus.txt and held_out.txt (documents never trained on) and the fine-tuning examples.
+
+    The task's validation sentences are left out of both text files; the held-out documents are a seeded
+    ``HELD_OUT_SHARE`` of the other modules' documents, whole, so nothing of them is seen in pretraining.
+    """
     rng = np.random.default_rng(settings.seed)
     documents = list(docstring_documents())
     by_module: dict[str, list[str]] = {m: [] for m in TASK_MODULES}
@@ -203,65 +209,120 @@ def build_corpus(directory: Path, settings: DemoSettings) -> Corpus:
         held_out.update(valid)
         validation += [{"text": s, "label": module} for s in valid]
         train += [{"text": s, "label": module} for s in picked[settings.eval_per_class :][: settings.train_per_class]]
+    draws = rng.random(len(documents))
+    scored = [draw < HELD_OUT_SHARE and name not in by_module for (name, _), draw in zip(documents, draws)]
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "corpus.txt"
     count = 0
-    with open(path, "w", encoding="utf-8") as handle:
-        for _, sentences in documents:
+    files = {False: directory / "corpus.txt", True: directory / "held_out.txt"}
+    with open(files[False], "w", encoding="utf-8") as train_text, open(files[True], "w", encoding="utf-8") as other:
+        for (_, sentences), is_held_out in zip(documents, scored):
             kept = [s for s in sentences if s not in held_out]
             if kept:
-                handle.write("\n".join(kept) + "\n\n")
-                count += len(kept)
+                (other if is_held_out else train_text).write("\n".join(kept) + "\n\n")
+                count += 0 if is_held_out else len(kept)
     for name, rows in (("train", train), ("validation", validation)):
         (directory / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     order = rng.permutation(len(train))
-    return Corpus(path, [train[i] for i in order], validation, len(documents), count)
+    return Corpus(files[False], files[True], [train[i] for i in order], validation, len(documents), count, sum(scored))
 
 
 # --------------------------------------------------------------------------- the steps
 
 
 def pretraining_data(corpus: Corpus, settings: DemoSettings) -> dict[str, Any]:
-    """The vocabulary (``output/tokenizer``) and pretraining shards (``output/shards``); returns the manifest."""
+    """The vocabulary (``output/tokenizer``) and the recipe's pretraining shards (``output/shards``, unmasked:
+    masked afresh on read) and held-out shards (``output/held-out-shards``, masked once, so every evaluation
+    scores the same predictions); returns the training shards' manifest."""
     from albertlite.data.shard_builder import write_pretraining_shards
     from albertlite.tokenizer_training import train_tokenizer
 
     out = settings.output
     train_tokenizer([corpus.pretrain_file], vocab_size=settings.vocab_size, output_dir=out / "tokenizer")
+    data = {key: value for key, value in RECIPE.data.items() if key != "dynamic_masking"}
+    write_pretraining_shards(
+        [corpus.held_out_file], str(out / "tokenizer"), out / "held-out-shards", overwrite=True, dupe_factor=1,
+        seed=settings.seed + 1, mask=True, **data,
+    )  # fmt: skip
     return write_pretraining_shards(
-        [corpus.pretrain_file], str(out / "tokenizer"), out / "shards", overwrite=True,
-        max_seq_length=settings.max_seq_length, dupe_factor=1, seed=settings.seed,
-        max_predictions_per_seq=max(1, round(settings.max_seq_length * 0.15)), mask=False,
-        ngram=settings.ngram, do_whole_word_mask=settings.ngram > 1,
+        [corpus.pretrain_file], str(out / "tokenizer"), out / "shards", overwrite=True, dupe_factor=1,
+        seed=settings.seed, mask=not RECIPE.data["dynamic_masking"], **data,
     )  # fmt: skip
 
 
 def pretrain_config(settings: DemoSettings, **overrides: Any) -> PretrainConfig:
-    """The demo's PretrainConfig on :func:`pretraining_data`'s files (``overrides`` replace its fields)."""
+    """The recipe's PretrainConfig on :func:`pretraining_data`'s files (``overrides`` replace its fields)."""
     from albertlite.train.pretrain import PretrainConfig
 
     out = settings.output
     fields = dict(
-        data=str(out / "shards"), tokenizer=str(out / "tokenizer"), output=str(out / "pretrained"),
-        model_config=json.dumps(DEMO_MODEL), steps=settings.pretrain_steps, batch_size=settings.pretrain_batch,
-        lr=settings.pretrain_lr, warmup_steps=settings.pretrain_steps // 20, optimizer="lamb", schedule="linear",
-        seed=settings.seed, save_every=settings.pretrain_steps, keep_checkpoints=1, tensorboard=False,
-        plot=False, overwrite=True, dynamic_masking=True,
+        RECIPE.settings, data=str(out / "shards"), tokenizer=str(out / "tokenizer"), output=str(out / "pretrained"),
+        steps=settings.pretrain_steps, max_time=settings.pretrain_time, seed=settings.seed,
+        save_every=settings.pretrain_steps, keep_checkpoints=1, tensorboard=False, plot=True, overwrite=True,
+        eval_data=str(out / "held-out-shards"), eval_every=EVAL_EVERY, eval_samples=512,
     )  # fmt: skip
     return PretrainConfig(**{**fields, **overrides})
 
 
-def pretrain_model(corpus: Corpus, settings: DemoSettings) -> tuple[Path, dict[str, float]]:
-    """Vocabulary, pretraining shards and a pretrained ALBERT; returns its directory and final metrics."""
+def pretrain_model(corpus: Corpus, settings: DemoSettings) -> tuple[Path, dict[str, Any]]:
+    """Vocabulary, pretraining shards and a pretrained ALBERT; returns its directory and its held-out figures."""
+    from albertlite.train.evaluation import evaluate_model
     from albertlite.train.pretrain import pretrain
 
     manifest = pretraining_data(corpus, settings)
     print(f"        {manifest['num_instances']:,} pretraining instances ({manifest['num_tokens']:,} tokens)")
+    probe = masked_words(corpus.held_out_file, settings.output / "tokenizer", PROBE_WORDS, settings.seed)
+    (corpus.held_out_file.parent / "masked_words.jsonl").write_text("".join(json.dumps(r) + "\n" for r in probe))
     result = pretrain(pretrain_config(settings))
-    train = [r for r in result.history if r.get("split") == "train" and "mlm_acc" in r][-20:]
-    # one batch is noisy: report the mean of the last 20 steps
-    keys = ("mlm_acc", "mlm_loss", "sop_acc", "sop_loss")
-    return Path(result.output), {k: float(np.mean([r[k] for r in train])) for k in keys} if train else {}
+    scored = evaluate_model(
+        result.output,
+        [corpus.held_out_file],
+        max_seq_length=RECIPE.data["max_seq_length"],
+        max_predictions_per_seq=RECIPE.data["max_predictions_per_seq"],
+        seed=settings.seed,
+    )
+    keys = ("instances", "masked", "mlm_loss", "mlm_acc", "unigram_mlm_loss", "sop_acc")
+    figures = {key: scored[key] for key in keys}
+    figures["steps"] = result.step
+    figures["train_seconds"] = round(max((r.get("elapsed_s", 0.0) for r in result.history), default=0.0), 1)
+    figures["masked_words"] = score_masked_words(result.output, probe)
+    return Path(result.output), figures
+
+
+def masked_words(held_out: Path, tokenizer_dir: Path, count: int, seed: int) -> list[dict[str, Any]]:
+    """``count`` held-out sentences with one word masked, drawn before pretraining: ``{"text", "word", "token"}``.
+
+    One word per sentence, uniformly among the sentence's words that are one piece of the vocabulary (a [MASK]
+    stands for one piece; a word of several would need its pieces guessed together).
+    """
+    from albertlite.tokenization_auto import load_tokenizer
+
+    tokenizer = load_tokenizer(str(tokenizer_dir))
+    lines = [line.strip() for line in held_out.read_text(encoding="utf-8").splitlines()]
+    sentences = sorted({line for line in lines if 4 <= len(line.split()) <= 60})
+    rng = np.random.default_rng(seed)
+    probe = []
+    for index in rng.permutation(len(sentences)):
+        words = sentences[index].split()
+        pieces = [tokenizer(w, add_special_tokens=False)["input_ids"] if w.isalpha() else [] for w in words]
+        candidates = [i for i, ids in enumerate(pieces) if len(ids) == 1]
+        if candidates:
+            i = int(rng.choice(candidates))
+            text = " ".join([*words[:i], tokenizer.mask_token, *words[i + 1 :]])
+            probe.append({"text": text, "word": words[i], "token": int(pieces[i][0])})
+        if len(probe) == count:
+            break
+    return probe
+
+
+def score_masked_words(model: Path | str, probe: list[dict[str, Any]]) -> dict[str, float]:
+    """How often the model's first guess, and its top 5, hold each masked word of :func:`masked_words`."""
+    from albertlite.inference import pipeline
+
+    guesses = pipeline("fill-mask", model=model)([row["text"] for row in probe], top_k=5)
+    ranks = [[g["token"] for g in guess].index(row["token"]) if row["token"] in [g["token"] for g in guess] else 5
+             for row, guess in zip(probe, guesses)]  # fmt: skip
+    return {"words": len(probe), "top1": float(np.mean([r == 0 for r in ranks])),
+            "top5": float(np.mean([r < 5 for r in ranks]))}  # fmt: skip
 
 
 def scratch_copy(pretrained: Path | str, directory: Path, seed: int) -> Path:
@@ -342,6 +403,19 @@ def _budget_row(count: int, examples: int, runs: dict[str, list[dict[str, Any]]]
     return row
 
 
+def show_pretraining(figures: dict[str, Any], seconds: float) -> None:
+    words = figures["masked_words"]
+    steps, trained = figures["steps"], figures["train_seconds"]
+    print(
+        f"        done in {seconds:.0f}s ({steps:,} steps in {trained:.0f}s of training). "
+        f"On the {figures['instances']:,} held-out instances ({figures['masked']:,} masked pieces): masked-LM "
+        f"accuracy {figures['mlm_acc']:.3f}, loss {figures['mlm_loss']:.3f} (a unigram model of the training text: "
+        f"{figures['unigram_mlm_loss']:.3f}), sentence order {figures['sop_acc']:.3f}"
+    )
+    print(f"        {words['words']} held-out masked words: first guess right {words['top1']:.1%}, "
+          f"in the top 5 {words['top5']:.1%}")  # fmt: skip
+
+
 def show_fill_mask(model: Path | str) -> list[tuple[str, list[str]]]:
     from albertlite.inference import pipeline
 
@@ -370,19 +444,18 @@ def run(settings: DemoSettings) -> dict[str, Any]:
 
     print("[1/5] corpus: the standard library's docstrings and help topics")
     corpus = build_corpus(out / "data", settings)
-    print(f"        {corpus.documents:,} documents, {corpus.sentences:,} sentences; task: which of "
-          f"{len(TASK_MODULES)} modules a sentence comes from ({len(corpus.train)} train, "
-          f"{len(corpus.validation)} validation sentences, held out of pretraining)")  # fmt: skip
+    print(f"        {corpus.documents:,} documents, {corpus.sentences:,} sentences to pretrain on, "
+          f"{corpus.held_out_documents} documents held out to score it; task: which of {len(TASK_MODULES)} modules "
+          f"a sentence comes from ({len(corpus.train)} train, {len(corpus.validation)} validation sentences, "
+          "held out of pretraining)")  # fmt: skip
     if settings.model is None:
         print(f"[2/5] vocabulary ({settings.vocab_size} pieces) and pretraining data")
         t = time.perf_counter()
-        print(f"[3/5] pretraining a {DEMO_MODEL['hidden_size']}-wide ALBERT for {settings.pretrain_steps} steps")
-        pretrained, pretrain_metrics = pretrain_model(corpus, settings)
-        figures["pretraining"] = {k: round(float(v), 4) for k, v in pretrain_metrics.items() if isinstance(v, float)}
+        budget = f"{settings.pretrain_time:.0f} s" if settings.pretrain_time else f"{settings.pretrain_steps} steps"
+        print(f"[3/5] pretraining a {DEMO_MODEL['hidden_size']}-wide ALBERT ({RECIPE.name} recipe) for {budget}")
+        pretrained, figures["pretraining"] = pretrain_model(corpus, settings)
         figures["pretraining_seconds"] = round(time.perf_counter() - t, 1)
-        print(f"        done in {figures['pretraining_seconds']:.0f}s: masked-LM accuracy "
-              f"{pretrain_metrics.get('mlm_acc', float('nan')):.3f}, sentence-order accuracy "
-              f"{pretrain_metrics.get('sop_acc', float('nan')):.3f}")  # fmt: skip
+        show_pretraining(figures["pretraining"], figures["pretraining_seconds"])
     else:
         print(f"[2/5] vocabulary: {settings.model}'s\n[3/5] pretraining: skipped, using {settings.model}")
         pretrained = settings.model
@@ -412,11 +485,24 @@ def run(settings: DemoSettings) -> dict[str, Any]:
     return figures
 
 
+def pretraining_budget(time_budget: str | None, steps: int | None) -> tuple[int, float | None]:
+    """(steps, seconds) from ``--pretrain-time`` and ``--pretrain-steps``: steps alone train that many steps, a
+    time trains for it (at most ``steps`` when both are given), neither the default budget."""
+    from albertlite.train.budget import parse_duration
+
+    if steps is not None and steps < 1:
+        raise ValueError(f"--pretrain-steps must be at least 1, got {steps}")
+    if time_budget is None:
+        return (steps, None) if steps is not None else (DemoSettings.pretrain_steps, DemoSettings.pretrain_time)
+    return steps or DemoSettings.pretrain_steps, parse_duration(time_budget, "--pretrain-time")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", type=Path, default=Path("demo_output"), help="Where to leave everything.")
     parser.add_argument("--model", help="A Hub id or directory with real weights: fine-tune it instead of pretraining.")
-    parser.add_argument("--pretrain-steps", type=int, default=DemoSettings.pretrain_steps)
+    parser.add_argument("--pretrain-time", help="Pretraining budget (600, 90s, 10m; default 10m).")
+    parser.add_argument("--pretrain-steps", type=int, help="Pretrain this many steps instead of for a time.")
     parser.add_argument("--vocab-size", type=int, default=DemoSettings.vocab_size)
     parser.add_argument("--finetune-epochs", type=int, default=DemoSettings.finetune_epochs)
     parser.add_argument("--train-per-class", type=int, default=DemoSettings.train_per_class)
@@ -426,6 +512,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice).")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    try:
+        steps, budget = pretraining_budget(args.pretrain_time, args.pretrain_steps)
+    except ValueError as error:
+        parser.error(str(error))  # one line, exit 2
     # piped (make demo | tee log), stdout is block-buffered: the steps' lines would land after the progress lines
     # (stderr, every few seconds; albertlite.progress) they introduce
     if hasattr(sys.stdout, "reconfigure"):  # not on every replacement stream
@@ -435,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("albertlite").setLevel(logging.ERROR)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     settings = DemoSettings(
-        output=args.output, model=args.model, pretrain_steps=args.pretrain_steps, vocab_size=args.vocab_size,
+        output=args.output, model=args.model, pretrain_steps=steps, pretrain_time=budget, vocab_size=args.vocab_size,
         finetune_epochs=args.finetune_epochs, train_per_class=args.train_per_class, threads=args.threads,
         seed=args.seed, few_per_class=args.few_per_class, classifier_pooling=args.classifier_pooling,
         finetune_seeds=args.finetune_seeds,
