@@ -32,7 +32,7 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/ruff check src tests scripts benchmarks
 	$(DUPLICATION)
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow"

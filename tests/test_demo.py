@@ -18,8 +18,8 @@ import pytest
 def test_demo_runs_end_to_end(tmp_path):
     out = tmp_path / "demo"
     command = [sys.executable, "-m", "albertlite.demo", "--output", str(out), "--pretrain-steps", "3",
-               "--vocab-size", "800", "--finetune-epochs", "1", "--train-per-class", "8", "--few-per-class", "3",
-               "--finetune-seeds", "2", "--threads", "1"]  # fmt: skip
+               "--vocab-size", "800", "--dupe-factor", "2", "--finetune-epochs", "1", "--train-per-class", "8",
+               "--few-per-class", "3", "--finetune-seeds", "2", "--threads", "1"]  # fmt: skip
     completed = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     assert completed.returncode == 0, completed.stderr[-2000:]
     for step in (
@@ -65,6 +65,13 @@ def check_held_out_figures(out, figures):
     from albertlite.train.evaluation import evaluate_model
 
     assert figures["steps"] == 3
+    # the recipe's data settings, the flag's dupe factor; the held-out shards masked once
+    manifest = json.loads((out / "shards" / "manifest.json").read_text())["settings"]
+    assert {k: manifest[k] for k in RECIPE.data if k != "dynamic_masking"} == {
+        k: v for k, v in RECIPE.data.items() if k != "dynamic_masking"
+    }
+    assert manifest["dupe_factor"] == 2 and manifest["mask"] is False
+    assert json.loads((out / "held-out-shards" / "manifest.json").read_text())["settings"]["mask"] is True
     held_out = out / "data" / "held_out.txt"
     documents = [d for d in held_out.read_text().split("\n\n") if d.strip()]
     trained_on = set((out / "data" / "corpus.txt").read_text().split("\n\n"))
@@ -141,3 +148,7 @@ def test_demo_pretraining_budget_from_its_flags(capsys):
         main(["--pretrain-time", "soon"])
     assert exited.value.code == 2
     assert "--pretrain-time must be a duration" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["--dupe-factor", "0"])
+    assert exited.value.code == 2
+    assert "--dupe-factor must be at least 1, got 0" in capsys.readouterr().err

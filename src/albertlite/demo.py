@@ -78,6 +78,9 @@ class DemoSettings:
         output: where everything is written.
         model: a Hub id or directory to fine-tune instead of pretraining one.
         vocab_size: SentencePiece pieces.
+        dupe_factor: differently cut copies of each document in the pretraining shards. The corpus is small for
+            ten minutes (about 400k tokens, read about 20 times): 5 gave the same held-out masked-LM accuracy as 1
+            and +0.17-0.18 over scratch with 20 labels against +0.07 (docs/finetuning.md).
         pretrain_time: seconds of pretraining steps (the recipe's budget; None: ``pretrain_steps`` steps).
         pretrain_steps: with ``pretrain_time``, the most steps; without, the steps.
         finetune_epochs: epochs of each fine-tuning run.
@@ -93,6 +96,7 @@ class DemoSettings:
     output: Path = Path("demo_output")
     model: str | None = None
     vocab_size: int = 4000
+    dupe_factor: int = 5
     pretrain_time: float | None = 600.0
     pretrain_steps: int = 100_000
     finetune_epochs: int = 12
@@ -230,9 +234,10 @@ def build_corpus(directory: Path, settings: DemoSettings) -> Corpus:
 
 
 def pretraining_data(corpus: Corpus, settings: DemoSettings) -> dict[str, Any]:
-    """The vocabulary (``output/tokenizer``) and the recipe's pretraining shards (``output/shards``, unmasked:
-    masked afresh on read) and held-out shards (``output/held-out-shards``, masked once, so every evaluation
-    scores the same predictions); returns the training shards' manifest."""
+    """The vocabulary (``output/tokenizer``), the recipe's pretraining shards (``output/shards``: unmasked, so
+    masked afresh on read, and ``dupe_factor`` copies of each document cut differently) and the held-out shards
+    (``output/held-out-shards``, masked once, so every evaluation scores the same predictions); returns the
+    training shards' manifest."""
     from albertlite.data.shard_builder import write_pretraining_shards
     from albertlite.tokenizer_training import train_tokenizer
 
@@ -244,7 +249,8 @@ def pretraining_data(corpus: Corpus, settings: DemoSettings) -> dict[str, Any]:
         seed=settings.seed + 1, mask=True, **data,
     )  # fmt: skip
     return write_pretraining_shards(
-        [corpus.pretrain_file], str(out / "tokenizer"), out / "shards", overwrite=True, dupe_factor=1,
+        [corpus.pretrain_file], str(out / "tokenizer"), out / "shards", overwrite=True,
+        dupe_factor=settings.dupe_factor,
         seed=settings.seed, mask=not RECIPE.data["dynamic_masking"], **data,
     )  # fmt: skip
 
@@ -504,6 +510,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pretrain-time", help="Pretraining budget (600, 90s, 10m; default 10m).")
     parser.add_argument("--pretrain-steps", type=int, help="Pretrain this many steps instead of for a time.")
     parser.add_argument("--vocab-size", type=int, default=DemoSettings.vocab_size)
+    parser.add_argument("--dupe-factor", type=int, default=DemoSettings.dupe_factor,
+                        help="Differently cut copies of each document in the pretraining data.")  # fmt: skip
     parser.add_argument("--finetune-epochs", type=int, default=DemoSettings.finetune_epochs)
     parser.add_argument("--train-per-class", type=int, default=DemoSettings.train_per_class)
     parser.add_argument("--few-per-class", type=int, default=DemoSettings.few_per_class)
@@ -514,6 +522,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         steps, budget = pretraining_budget(args.pretrain_time, args.pretrain_steps)
+        if args.dupe_factor < 1:
+            raise ValueError(f"--dupe-factor must be at least 1, got {args.dupe_factor}")
     except ValueError as error:
         parser.error(str(error))  # one line, exit 2
     # piped (make demo | tee log), stdout is block-buffered: the steps' lines would land after the progress lines
@@ -526,9 +536,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     settings = DemoSettings(
         output=args.output, model=args.model, pretrain_steps=steps, pretrain_time=budget, vocab_size=args.vocab_size,
-        finetune_epochs=args.finetune_epochs, train_per_class=args.train_per_class, threads=args.threads,
-        seed=args.seed, few_per_class=args.few_per_class, classifier_pooling=args.classifier_pooling,
-        finetune_seeds=args.finetune_seeds,
+        dupe_factor=args.dupe_factor, finetune_epochs=args.finetune_epochs, train_per_class=args.train_per_class,
+        threads=args.threads, seed=args.seed, few_per_class=args.few_per_class,
+        classifier_pooling=args.classifier_pooling, finetune_seeds=args.finetune_seeds,
     )  # fmt: skip
     run(settings)
     return 0
