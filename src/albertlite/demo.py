@@ -325,10 +325,9 @@ def score_masked_words(model: Path | str, probe: list[dict[str, Any]]) -> dict[s
     from albertlite.inference import pipeline
 
     guesses = pipeline("fill-mask", model=model)([row["text"] for row in probe], top_k=5)
-    ranks = [[g["token"] for g in guess].index(row["token"]) if row["token"] in [g["token"] for g in guess] else 5
-             for row, guess in zip(probe, guesses)]  # fmt: skip
-    return {"words": len(probe), "top1": float(np.mean([r == 0 for r in ranks])),
-            "top5": float(np.mean([r < 5 for r in ranks]))}  # fmt: skip
+    tops = [[g["token"] for g in guess] for guess in guesses]
+    return {"words": len(probe), "top1": float(np.mean([top[0] == row["token"] for row, top in zip(probe, tops)])),
+            "top5": float(np.mean([row["token"] in top for row, top in zip(probe, tops)]))}  # fmt: skip
 
 
 def scratch_copy(pretrained: Path | str, directory: Path, seed: int) -> Path:

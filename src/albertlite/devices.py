@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import functools
 import re
-import statistics
-import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -108,24 +106,20 @@ def bf16_pays_off(device: torch.device) -> bool:
 @functools.cache
 def cpu_gemm_rates() -> tuple[float, float]:
     """GFLOP/s of a (512 x 768) @ (768 x 3072) product on this CPU in float32 and in bfloat16, through
-    ``F.linear`` as autocast calls it; the median of 5 timings after 2 warm-ups, measured once per process
-    (about a quarter of a second)."""
+    ``F.linear`` as autocast calls it; the fast path's median timing, measured once per process (about a quarter
+    of a second)."""
     import torch
     import torch.nn.functional as F
+
+    from albertlite.fast.gemm import _median_seconds
 
     generator = torch.Generator().manual_seed(0)
     x, weight = torch.randn(512, 768, generator=generator), torch.randn(3072, 768, generator=generator)
     rates = []
-    for dtype in (torch.float32, torch.bfloat16):
-        a, b = x.to(dtype), weight.to(dtype)
-        seconds = []
-        with torch.no_grad():
-            for attempt in range(7):
-                start = time.perf_counter()
-                F.linear(a, b)
-                if attempt >= 2:
-                    seconds.append(time.perf_counter() - start)
-        rates.append(2 * 512 * 768 * 3072 / statistics.median(seconds) / 1e9)
+    with torch.no_grad():
+        for dtype in (torch.float32, torch.bfloat16):
+            a, b = x.to(dtype), weight.to(dtype)
+            rates.append(2 * 512 * 768 * 3072 / _median_seconds(lambda a=a, b=b: F.linear(a, b)) / 1e9)
     return rates[0], rates[1]
 
 
