@@ -52,7 +52,7 @@ def machine() -> dict:
     model, flags = cpu_model_and_flags()
     return {
         "cpu": model,
-        "cpu_kind": cpu_kind(model),
+        "cpu_kind": cpu_kind(model, flags),
         "isa": [label for flag, label in ISA_FLAGS.items() if flag in flags],
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
@@ -61,10 +61,15 @@ def machine() -> dict:
     }
 
 
-def cpu_kind(model: str) -> str:
-    """A file-name key per CPU model: ``AMD EPYC 9B14`` -> ``amd-epyc-9b14``; frequency suffixes dropped."""
+def cpu_kind(model: str, flags: set[str] = frozenset()) -> str:
+    """A file-name key per CPU kind: ``AMD EPYC 9B14`` -> ``amd-epyc-9b14``; frequency suffixes dropped.
+
+    Virtual machines often report a generic model ("Intel(R) Xeon(R) Processor") for CPUs whose matrix units differ,
+    and AMX tiles change every bf16 and int8 ranking, so a CPU with AMX gets its own key (``...-amx``).
+    """
     model = re.sub(r"\(r\)|\(tm\)|\bcpu\b|@.*$|\d+-core processor", " ", model.lower())
-    return re.sub(r"[^a-z0-9]+", "-", model).strip("-") or "unknown-cpu"
+    kind = re.sub(r"[^a-z0-9]+", "-", model).strip("-") or "unknown-cpu"
+    return f"{kind}-amx" if "amx_tile" in flags else kind
 
 
 def machine_line(m: dict) -> str:
